@@ -1,0 +1,1 @@
+"""Qt windows and widgets; the only package that imports Qt."""

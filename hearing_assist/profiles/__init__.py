@@ -1,0 +1,1 @@
+"""User, amplification and adapter profiles: schema-versioned, validated, written atomically."""

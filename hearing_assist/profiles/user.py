@@ -1,0 +1,212 @@
+"""The user profile: who it is for, their audiogram (per ear) and their app settings; versioned and validated.
+
+Schema history (each step is a migration in ``MIGRATIONS``):
+- v1: ``volume`` as a linear factor 0–1 at the top level.
+- v2: ``settings.volume_db`` in dB, settings grouped under ``settings``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hearing_assist.profiles.store import (
+    ProfileCorrupt, ProfileError, atomic_write_json, backup_path, data_dir, read_json, slug,
+)
+
+SCHEMA_VERSION = 2
+
+
+class ProfileInvalid(ProfileError):
+    """A profile's content breaks the schema; ``field`` names the offending field."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
+
+
+@dataclass
+class Settings:
+    """App settings stored with the user."""
+
+    input_source: str = "microphone"  # microphone | system | file
+    input_device: str = ""  # device name or index; "" = system default
+    output_device: str = ""  # "" = system default; "none" = captions only, no playback
+    volume_db: float = 0.0
+    block_size: int = 128
+    sample_rate: int = 48000
+    caption_tap: str = "input"  # input (raw) | output (processed)
+
+    LIMITS = {"volume_db": (-60.0, 20.0), "block_size": (32, 2048), "sample_rate": (8000, 192000)}
+
+
+@dataclass
+class UserProfile:
+    """One person using the app."""
+
+    name: str
+    audiogram: dict[str, dict[str, float]] = field(default_factory=lambda: {"left": {}, "right": {}})
+    settings: Settings = field(default_factory=Settings)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "UserProfile":
+        """Validate and build; raises ProfileInvalid naming the field."""
+        if not isinstance(data, dict):
+            raise ProfileInvalid("(root)", "must be a JSON object")
+        data = migrate(data)
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ProfileInvalid("name", "must be a non-empty text")
+        audiogram = _validate_audiogram(data.get("audiogram", {"left": {}, "right": {}}))
+        settings = _validate_settings(data.get("settings", {}))
+        return cls(name=name, audiogram=audiogram, settings=settings)
+
+
+def _validate_audiogram(a: Any) -> dict[str, dict[str, float]]:
+    if not isinstance(a, dict):
+        raise ProfileInvalid("audiogram", "must be an object with 'left' and 'right'")
+    out: dict[str, dict[str, float]] = {}
+    for ear in ("left", "right"):
+        points = a.get(ear, {})
+        if not isinstance(points, dict):
+            raise ProfileInvalid(f"audiogram.{ear}", "must map frequency (Hz) to threshold (dB HL)")
+        clean = {}
+        for freq, level in points.items():
+            fname = f"audiogram.{ear}.{freq}"
+            try:
+                f_hz = float(freq)
+            except ValueError:
+                raise ProfileInvalid(fname, "frequency must be a number in Hz") from None
+            if not 125 <= f_hz <= 8000:
+                raise ProfileInvalid(fname, "frequency must be between 125 and 8000 Hz")
+            if not _is_number(level) or not -10 <= level <= 120:
+                raise ProfileInvalid(fname, f"threshold must be between -10 and 120 dB HL, got {level!r}")
+            clean[str(int(f_hz)) if f_hz.is_integer() else str(f_hz)] = float(level)
+        out[ear] = clean
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _validate_settings(s: Any) -> Settings:
+    if not isinstance(s, dict):
+        raise ProfileInvalid("settings", "must be an object")
+    defaults = Settings()
+    values = {}
+    for key, default in asdict(defaults).items():
+        v = s.get(key, default)
+        fname = f"settings.{key}"
+        if isinstance(default, str):
+            if not isinstance(v, str):
+                raise ProfileInvalid(fname, f"must be text, got {v!r}")
+        elif isinstance(default, int) and not isinstance(default, bool) and not isinstance(default, float):
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ProfileInvalid(fname, f"must be a whole number, got {v!r}")
+        elif not _is_number(v):
+            raise ProfileInvalid(fname, f"must be a number, got {v!r}")
+        lo_hi = Settings.LIMITS.get(key)
+        if lo_hi and not lo_hi[0] <= v <= lo_hi[1]:
+            raise ProfileInvalid(fname, f"must be between {lo_hi[0]:g} and {lo_hi[1]:g}, got {v!r}")
+        values[key] = v
+    if values["input_source"] not in ("microphone", "system", "file"):
+        raise ProfileInvalid("settings.input_source", "must be microphone, system or file")
+    if values["caption_tap"] not in ("input", "output"):
+        raise ProfileInvalid("settings.caption_tap", "must be input or output")
+    return Settings(**values)
+
+
+def _v1_to_v2(d: dict) -> dict:
+    d = dict(d)
+    vol = d.pop("volume", 1.0)
+    if not _is_number(vol) or vol < 0:
+        raise ProfileInvalid("volume", f"v1 volume must be a number ≥ 0, got {vol!r}")
+    settings = dict(d.get("settings", {}))
+    settings["volume_db"] = max(-60.0, 20 * math.log10(vol)) if vol > 0 else -60.0
+    d["settings"] = settings
+    d["schema_version"] = 2
+    return d
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+
+
+def migrate(d: dict) -> dict:
+    """Upgrade a profile dict to SCHEMA_VERSION step by step."""
+    version = d.get("schema_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ProfileInvalid("schema_version", f"must be a whole number ≥ 1, got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise ProfileInvalid("schema_version",
+                             f"{version} is newer than this app understands ({SCHEMA_VERSION}); update the app")
+    while version < SCHEMA_VERSION:
+        d = MIGRATIONS[version](d)
+        version = d["schema_version"]
+    return d
+
+
+class ProfileStore:
+    """User profiles as JSON files in ``<data dir>/profiles``."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else data_dir() / "profiles"
+
+    def path(self, name: str) -> Path:
+        """File path of the profile called ``name``."""
+        return self.root / f"{slug(name)}.json"
+
+    def names(self) -> list[str]:
+        """Stored profile names (file stems)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.stem for p in self.root.glob("*.json"))
+
+    def save(self, profile: UserProfile) -> Path:
+        """Validate and write atomically, keeping the previous version as backup."""
+        UserProfile.from_dict(profile.to_dict())  # never write what we could not read back
+        p = self.path(profile.name)
+        atomic_write_json(p, profile.to_dict())
+        return p
+
+    def load(self, name: str) -> UserProfile:
+        """Load and validate; a damaged file raises ProfileCorrupt (with ``has_backup``)."""
+        p = self.path(name)
+        if not p.is_file():
+            raise ProfileError(f"No profile named {name!r} in {self.root}")
+        data = read_json(p)
+        try:
+            return UserProfile.from_dict(data)
+        except ProfileInvalid as exc:
+            raise ProfileCorrupt(p, str(exc)) from exc
+
+    def restore_backup(self, name: str) -> UserProfile:
+        """Replace a damaged profile with its backup (the damaged file is kept as ``.damaged``)."""
+        p = self.path(name)
+        bak = backup_path(p)
+        if not bak.is_file():
+            raise ProfileError(f"No backup for profile {name!r}")
+        profile = UserProfile.from_dict(read_json(bak))
+        if p.exists():
+            p.replace(p.with_name(p.name + ".damaged"))
+        atomic_write_json(p, profile.to_dict())
+        return profile
+
+    def load_or_create(self, name: str = "default") -> UserProfile:
+        """Load ``name``, or create and save a default profile when none exists (a damaged one still raises)."""
+        if self.path(name).is_file():
+            return self.load(name)
+        profile = UserProfile(name=name)
+        self.save(profile)
+        return profile
+
+
+__all__ = ["ProfileStore", "UserProfile", "Settings", "ProfileInvalid", "ProfileCorrupt", "ProfileError",
+           "SCHEMA_VERSION", "migrate"]

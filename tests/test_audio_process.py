@@ -1,0 +1,92 @@
+"""The engine in its own process: taps and status over shared memory, commands over a pipe."""
+
+import multiprocessing
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from hearing_assist.audio.devices import AudioDeviceError
+from hearing_assist.audio.sources import DeviceSource, SyntheticSource
+from hearing_assist.dsp.level import OutputCeiling
+from hearing_assist.gui.responsiveness import busy_python_worker
+from hearing_assist.pipeline.audio_process import AudioProcess
+from hearing_assist.pipeline.engine import NO_OUTPUT, EngineConfig, EngineState
+from hearing_assist.pipeline.processor import Chain
+
+
+def _wait(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_taps_status_and_commands_cross_the_process_boundary():
+    src = SyntheticSource("sine", 1000, level_dbfs=-20)
+    with AudioProcess(src, config=EngineConfig(output_device=NO_OUTPUT)) as audio:
+        tap = audio.open_tap  # taps must exist before start
+        assert audio.state == EngineState.RUNNING
+        assert _wait(lambda: audio.stats().blocks > 50)
+        in_db, _ = audio.levels_dbfs()
+        assert in_db == pytest.approx(-17.0, abs=0.2)  # sine peak = RMS + 3 dB
+        audio.set_volume_db(-12)
+        time.sleep(0.3)
+        _, out_db = audio.levels_dbfs()
+        assert out_db[0] == pytest.approx(-29.0, abs=0.3)
+        audio.set_volume_db(0)
+        audio.set_chain(Chain([OutputCeiling(-40.0)]))
+        time.sleep(0.3)
+        _, out_db = audio.levels_dbfs()
+        assert out_db[0] == pytest.approx(-40.0, abs=0.1)
+        audio.call("ceiling.set_max_dbfs", -50.0)
+        time.sleep(0.3)
+        assert audio.levels_dbfs()[1][0] == pytest.approx(-50.0, abs=0.1)
+        with pytest.raises(RuntimeError, match="private"):
+            audio.call("_chain.reset")
+        assert tap is not None
+    assert audio.state == EngineState.STOPPED
+    assert not multiprocessing.active_children()
+
+
+def test_tap_carries_audio_to_this_process():
+    audio = AudioProcess(SyntheticSource("noise", level_dbfs=-30), config=EngineConfig(output_device=NO_OUTPUT))
+    ring = audio.open_tap(seconds=5, point="output")
+    try:
+        audio.start()
+        time.sleep(1.0)
+        x = ring.read()[:, 0]
+    finally:
+        audio.close()
+    assert 0.6 * 48000 < len(x) < 1.4 * 48000
+    assert 20 * np.log10(np.sqrt(np.mean(x**2))) == pytest.approx(-30, abs=1)
+
+
+def test_start_failure_reports_the_reason():
+    audio = AudioProcess(SyntheticSource(sample_rate=16000), config=EngineConfig(output_device=NO_OUTPUT))
+    with pytest.raises(AudioDeviceError, match="16000 Hz"):
+        audio.start()
+    audio.close()
+    assert not multiprocessing.active_children()
+
+
+def test_busy_thread_in_the_app_does_not_cause_dropouts(loopback):
+    """The reason the audio has its own process: a CPU-bound Python thread here cannot starve its callback."""
+    audio = AudioProcess(DeviceSource())
+    stop = threading.Event()
+    worker = threading.Thread(target=busy_python_worker, args=(stop,))
+    with audio:
+        assert _wait(lambda: audio.stats().blocks > 200)
+        time.sleep(1.0)
+        before = audio.stats().xruns
+        worker.start()
+        time.sleep(5.0)
+        stop.set()
+        worker.join()
+        after = audio.stats().xruns
+    # In-process the same worker causes dozens of xruns in 5 s; the 0-xrun figure over 60 s on a quiet machine is
+    # measured by `hearing-assist bench audio`. Here allow one for other load on a shared CI machine.
+    assert after - before <= 1
