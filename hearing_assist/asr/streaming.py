@@ -1,0 +1,274 @@
+"""Live captioning: a VAD-gated streaming recognizer with a LocalAgreement commit policy.
+
+Feed 16 kHz audio chunks with :meth:`StreamingRecognizer.accept` from one worker thread. Policy, in order of
+importance for people who rely on the text:
+
+1. Nothing is decoded while the VAD hears silence (the main guard against invented text), so nothing is shown.
+2. Committed words never change. A word is committed when ``agreement`` consecutive decodes of the growing
+   utterance buffer agree on it and everything before it (LocalAgreement-n, Machacek et al. 2023); the rest of
+   the latest hypothesis is shown as a tentative tail that may still change.
+3. When the VAD hears a pause of ``vad.min_silence_s`` s the utterance ends and everything heard is committed.
+4. The buffer is trimmed at committed sentence ends when it grows long; committed text before the buffer is the
+   decoder's prompt so context survives trimming.
+5. Real time beats completeness of tentative text: when the caller reports a backlog the tentative re-decode is
+   skipped (the worker should pass all queued audio in one call, which coalesces decodes by itself).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hearing_assist.asr.agreement import after_committed, agreed_prefix
+from hearing_assist.asr.engine import Engine
+from hearing_assist.asr.guards import GuardConfig, filter_segments
+from hearing_assist.asr.transcript import CaptionUpdate, Word
+from hearing_assist.asr.vad import SAMPLE_RATE, SileroVad, VadConfig, VadSegmenter
+
+SENTENCE_END = (".", "?", "!")
+_TRAILING_PUNCT = ".,?!;:-… "
+
+
+def displayable_tail(words: list[Word], min_probability: float) -> tuple[Word, ...]:
+    """The tentative words worth showing: up to the first doubtful one (likely invented or cut off), and without
+    trailing punctuation, which Whisper flips between decodes ("so..." / "so,") and would make the line flicker;
+    punctuation appears when the word is committed."""
+    out = []
+    for w in words:
+        if w.probability < min_probability:
+            break
+        text = w.text.rstrip(_TRAILING_PUNCT)
+        if text:
+            out.append(Word(text, w.start, w.end, w.probability))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class StreamingConfig:
+    """Live policy settings; times in s."""
+
+    step_s: float = 0.5  # new audio needed before the next tentative decode
+    agreement: int = 2  # consecutive agreeing hypotheses needed to commit (LocalAgreement-n)
+    preroll_s: float = 0.3  # audio kept before the VAD's speech start (onsets are soft)
+    end_pad_s: float = 0.25  # audio kept after the VAD's speech end for the final decode
+    max_buffer_s: float = 10.0  # trim at a committed sentence end beyond this
+    hard_buffer_s: float = 20.0  # beyond this, trim at any committed word or force-commit (endless speech)
+    max_backlog_s: float = 2.0  # queued audio beyond this skips tentative decodes
+    prompt_chars: int = 200  # committed text passed as the decoder prompt
+    tentative_min_probability: float = 0.3  # the tentative tail is shown up to its first word below this
+    vad: VadConfig = VadConfig(min_silence_s=0.6)
+    guards: GuardConfig = GuardConfig()
+
+
+@dataclass
+class StreamStats:
+    """Counters for tests and benchmarks."""
+
+    decodes: int = 0
+    final_decodes: int = 0
+    reused_finals: int = 0
+    skipped_for_backlog: int = 0
+    forced_commits: int = 0
+    compute_s: float = 0.0
+    decoded_until_s: list[float] = field(default_factory=list)  # stream time each decode's audio ended at
+    dropped: list[str] = field(default_factory=list)
+
+
+class StreamingRecognizer:
+    """Turns a stream of 16 kHz chunks into :class:`CaptionUpdate` s (committed words appended, tentative replaced)."""
+
+    def __init__(self, engine: Engine, config: StreamingConfig = StreamingConfig(), vad: SileroVad | None = None):
+        self.engine = engine
+        self.config = config
+        self.vad = vad or SileroVad()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream at time 0 (keeps the engine and VAD model)."""
+        self.vad.reset()
+        self.segmenter = VadSegmenter(self.config.vad)
+        self.stats = StreamStats()
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._buf_start_s = 0.0  # stream time of _buf[0]
+        self._received_s = 0.0
+        self._regions: list[list[float | None]] = []  # VAD speech [start, end or None] in stream s, in buffer
+        self.committed: list[Word] = []
+        self._committed_end_s = 0.0
+        self._hyps: list[list[Word]] = []  # uncommitted remainders of the last hypotheses (for agreement)
+        self._last_decode_end_s = -1.0  # stream time the last decode's audio reached
+        self._last_hyp_all: list[Word] = []  # full guarded hypothesis of the last decode (absolute s)
+        self.tentative: tuple[Word, ...] = ()
+
+    # ------------------------------------------------------------------ public
+    @property
+    def buffer_start_s(self) -> float:
+        """Stream time in s of the first sample in the utterance buffer."""
+        return self._buf_start_s
+
+    @property
+    def received_s(self) -> float:
+        """Stream time in s up to which audio has been received."""
+        return self._received_s
+
+    @property
+    def in_speech(self) -> bool:
+        """Whether the VAD currently considers the stream to be in an utterance."""
+        return self.segmenter.in_speech
+
+    def accept(self, chunk_16k: np.ndarray, backlog_s: float = 0.0) -> CaptionUpdate | None:
+        """Consume a chunk (16 kHz mono float32); ``backlog_s`` = audio s still queued behind it. None = no change."""
+        chunk = np.asarray(chunk_16k, dtype=np.float32).ravel()
+        self._buf = np.concatenate([self._buf, chunk])
+        self._received_s += len(chunk) / SAMPLE_RATE
+        old_tentative = self.tentative
+        committed: list[Word] = []
+        ended = False
+        for ev in self.segmenter.feed(self.vad.process(chunk)):
+            if ev.kind == "start":
+                self._regions.append([ev.time_s, None])
+            elif self._regions:
+                self._regions[-1][1] = ev.time_s
+                committed += self._finish_utterance(ev.time_s)
+                ended = True
+        if not self.segmenter.in_speech:
+            self._trim_silence()
+        elif self._received_s - self._last_decode_end_s >= self.config.step_s:
+            if backlog_s > self.config.max_backlog_s:
+                self.stats.skipped_for_backlog += 1
+            else:
+                committed += self._decode_and_commit()
+        if committed or self.tentative != old_tentative:
+            return CaptionUpdate(tuple(committed), self.tentative, self._received_s, ended)
+        return None
+
+    def flush(self) -> CaptionUpdate | None:
+        """End of stream: commit whatever the open utterance holds."""
+        if not self._regions or self._regions[-1][1] is not None:
+            if not self.tentative:
+                return None
+        end = self._received_s
+        if self._regions and self._regions[-1][1] is None:
+            self._regions[-1][1] = end
+        committed = self._finish_utterance(end)
+        return CaptionUpdate(tuple(committed), (), self._received_s, True)
+
+    # ------------------------------------------------------------------ policy
+    def _prompt(self) -> str:
+        # Only text before the buffer: words inside it will be recognised again from the audio. Walk back from
+        # the newest word so the cost stays flat however long the session gets.
+        picked: list[str] = []
+        size = 0
+        for w in reversed(self.committed):
+            if w.end > self._buf_start_s + 0.05:
+                continue
+            if size + len(w.text) + 1 > self.config.prompt_chars:
+                break
+            picked.append(w.text)
+            size += len(w.text) + 1
+        return " ".join(reversed(picked))
+
+    def _regions_rel(self, until_s: float) -> list[tuple[float, float]]:
+        return [(s - self._buf_start_s, (e if e is not None else until_s) - self._buf_start_s)
+                for s, e in self._regions]
+
+    def _decode(self, end_s: float) -> list[Word]:
+        """Guarded words (absolute s) of the buffer up to stream time ``end_s``."""
+        n = int(round((end_s - self._buf_start_s) * SAMPLE_RATE))
+        audio = self._buf[:max(0, n)]
+        t0 = time.perf_counter()
+        tr = self.engine.transcribe(audio, self._prompt())
+        self.stats.compute_s += time.perf_counter() - t0
+        self.stats.decodes += 1
+        self.stats.decoded_until_s.append(end_s)
+        words, dropped = filter_segments(tr.segments, self._regions_rel(end_s), self.config.guards)
+        self.stats.dropped += dropped
+        self._last_decode_end_s = end_s
+        return [w.shifted(self._buf_start_s) for w in words]
+
+    def _commit(self, words: list[Word]) -> list[Word]:
+        if words:
+            self.committed.extend(words)
+            self._committed_end_s = max(self._committed_end_s, words[-1].end)
+        return words
+
+    def _decode_and_commit(self) -> list[Word]:
+        hyp = self._decode(self._received_s)
+        self._last_hyp_all = hyp
+        new = after_committed(hyp, self.committed, self._committed_end_s)
+        n = self.config.agreement
+        if n <= 1:
+            k = len(new)
+        elif len(self._hyps) >= n - 1:
+            k = agreed_prefix(self._hyps[-(n - 1):] + [new])
+        else:
+            k = 0
+        done = self._commit(new[:k])
+        # Earlier hypotheses lose the committed prefix so all remainders start right after the committed end.
+        self._hyps = [h[k:] for h in (self._hyps + [new])[-max(1, n - 1):]]
+        self.tentative = displayable_tail(new[k:], self.config.tentative_min_probability)
+        done += self._trim_long_buffer()
+        return done
+
+    def _finish_utterance(self, speech_end_s: float) -> list[Word]:
+        """Commit everything up to ``speech_end_s`` (s) and drop that audio."""
+        end = min(self._received_s, speech_end_s + self.config.end_pad_s)
+        if self._last_decode_end_s >= end and self._last_hyp_all:
+            hyp = self._last_hyp_all  # the last tentative decode already heard all of it: no extra compute
+            self.stats.reused_finals += 1
+        else:
+            hyp = self._decode(end)
+            self.stats.final_decodes += 1
+        new = after_committed(hyp, self.committed, self._committed_end_s)
+        done = self._commit([w for w in new if w.start < end])
+        self._hyps, self._last_hyp_all, self.tentative = [], [], ()
+        open_starts = [s for s, e in self._regions if e is None]
+        cut = speech_end_s if not open_starts else max(speech_end_s, open_starts[0] - self.config.preroll_s)
+        self._drop_before(min(cut, self._received_s))
+        return done
+
+    def _trim_silence(self) -> None:
+        # Keep enough audio for the VAD's late speech start (min_speech_s) plus the pre-roll.
+        keep = self.config.preroll_s + self.config.vad.min_speech_s + 0.1
+        self._drop_before(max(self._buf_start_s, self._received_s - keep))
+        self._hyps, self._last_hyp_all = [], []
+
+    def _trim_long_buffer(self) -> list[Word]:
+        c = self.config
+        length = self._received_s - self._buf_start_s
+        if length <= c.max_buffer_s:
+            return []
+        in_buf = []  # committed words still inside the buffer, oldest first (walk back: sessions get long)
+        for w in reversed(self.committed):
+            if w.end <= self._buf_start_s:
+                break
+            in_buf.append(w)
+        in_buf.reverse()
+        cut = next((w.end for w in reversed(in_buf) if w.text.endswith(SENTENCE_END)), None)
+        if cut is None and length > c.hard_buffer_s:
+            if in_buf:
+                cut = in_buf[-1].end
+            else:
+                # Nothing agreed for hard_buffer_s: commit the tentative words that are well behind the edge.
+                pending = self._hyps[-1] if self._hyps else []
+                forced = [w for w in pending if w.end < self._received_s - 1.0]
+                self.stats.forced_commits += 1
+                self._commit(forced)
+                self._hyps = [pending[len(forced):]]
+                self.tentative = displayable_tail(self._hyps[0], self.config.tentative_min_probability)
+                if forced:
+                    self._drop_before(forced[-1].end)
+                return forced
+        if cut is not None:
+            self._drop_before(cut)
+        return []
+
+    def _drop_before(self, t_s: float) -> None:
+        n = int(round((t_s - self._buf_start_s) * SAMPLE_RATE))
+        if n <= 0:
+            return
+        self._buf = self._buf[n:]
+        self._buf_start_s += n / SAMPLE_RATE
+        self._regions = [[max(s, self._buf_start_s), e] for s, e in self._regions
+                         if e is None or e > self._buf_start_s]

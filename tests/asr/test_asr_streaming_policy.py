@@ -1,0 +1,179 @@
+"""Streaming commit policy with a scripted engine (recorded hypothesis sequences) and the real Silero VAD.
+
+The scripted engine stands in for Whisper so the policy can be checked exactly; the same paths run with the real
+engine in test_asr_streaming_e2e.py.
+"""
+
+import numpy as np
+import pytest
+
+from hearing_assist.asr.streaming import StreamingConfig, StreamingRecognizer
+from hearing_assist.asr.transcript import Segment, Transcript, Word
+from hearing_assist.bench import corpus
+
+from .helpers import level, need_synth, silence
+
+SPEECH_START = 0.5
+WORD_S = 0.3
+
+
+class ScriptedEngine:
+    """Returns the n-th scripted hypothesis on the n-th call (the last one repeats); word times are given on the
+    stream clock and moved onto the recognizer's buffer clock, as Whisper would report them."""
+
+    def __init__(self, script, probability=0.95, no_speech_prob=0.02):
+        self.script = script
+        self.p = probability
+        self.no_speech_prob = no_speech_prob
+        self.calls = []  # (audio seconds, prompt)
+        self.recognizer = None
+
+    def transcribe(self, audio_16k, prompt=""):
+        self.calls.append((len(audio_16k) / 16000, prompt))
+        text = self.script[min(len(self.calls), len(self.script)) - 1]
+        origin = self.recognizer.buffer_start_s
+        words = tuple(Word(t, SPEECH_START + i * WORD_S - origin, SPEECH_START + (i + 1) * WORD_S - 0.05 - origin,
+                           self.p) for i, t in enumerate(text.split()))
+        if not words:
+            return Transcript(())
+        return Transcript((Segment(text, words[0].start, words[-1].end, words, self.no_speech_prob, -0.3, 1.2),))
+
+
+def speech_signal():
+    need_synth()
+    sp = level(corpus.synthesize("The cat sat on the mat and looked out of the window.", 16000), -24)
+    return np.concatenate([silence(SPEECH_START), sp, silence(2.5)])
+
+
+def stream(rec, audio, chunk_s=0.5, backlog_s=0.0):
+    n = int(chunk_s * 16000)
+    updates = [rec.accept(audio[i:i + n], backlog_s) for i in range(0, len(audio), n)]
+    return [u for u in updates if u is not None]
+
+
+def make(script, config=StreamingConfig(), vad=None, **kw):
+    eng = ScriptedEngine(script, **kw)
+    rec = StreamingRecognizer(eng, config, vad=vad)
+    eng.recognizer = rec
+    return eng, rec
+
+
+SCRIPT = ["the", "the cat", "the cat sad", "the cat sat on", "the cat sat on the", "the cat sat on the mat"]
+
+
+def test_local_agreement_commits_agreed_prefixes_and_never_changes_them(vad):
+    eng, rec = make(SCRIPT, vad=vad)
+    updates = stream(rec, speech_signal())
+    assert len(eng.calls) >= len(SCRIPT), "continuous speech is re-decoded every step"
+    committed, shown = [], []
+    for u in updates:
+        committed += [w.text for w in u.committed]
+        shown.append(committed + [w.text for w in u.tentative])
+    assert committed == "the cat sat on the mat".split()
+    assert "sad" not in committed, "a word that changed between hypotheses is never committed"
+    # The first decodes commit one word each once the next hypothesis agrees.
+    assert [[w.text for w in u.committed] for u in updates[:3]] == [[], ["the"], ["cat"]]
+    assert any(s[-1] == "sad" for s in shown), "the unstable word was shown as tentative"
+    assert updates[-1].utterance_end and updates[-1].tentative == ()
+
+
+def test_agreement_of_three_commits_later(vad):
+    eng, rec = make(SCRIPT, StreamingConfig(agreement=3), vad=vad)
+    updates = stream(rec, speech_signal())
+    firsts = [i for i, u in enumerate(updates) if u.committed]
+    assert [w.text for w in updates[firsts[0]].committed] == ["the"] and firsts[0] == 2
+    assert [w.text for u in updates for w in u.committed] == "the cat sat on the mat".split()
+
+
+def test_nothing_is_decoded_or_shown_in_silence_or_noise(vad):
+    eng, rec = make(["Thank you."], probability=0.99)
+    rng = np.random.default_rng(3)
+    quiet = np.concatenate([silence(8.0), level(rng.standard_normal(8 * 16000).astype(np.float32), -45),
+                            silence(2.0)])
+    assert stream(rec, quiet) == []
+    assert eng.calls == [] and rec.flush() is None
+
+
+def test_guards_drop_segments_whisper_marks_as_non_speech(vad):
+    eng, rec = make(["Thanks for watching!"], probability=0.4, no_speech_prob=0.9)
+    updates = stream(rec, speech_signal())
+    assert eng.calls, "speech was heard"
+    assert all(not u.committed and not u.tentative for u in updates)
+    assert rec.stats.dropped
+
+
+def test_backlog_skips_tentative_decodes_but_still_commits_at_the_pause(vad):
+    eng, rec = make(["the cat sat on the mat"], vad=vad)
+    updates = stream(rec, speech_signal(), backlog_s=5.0)
+    assert rec.stats.skipped_for_backlog > 0 and rec.stats.decodes == rec.stats.final_decodes == 1
+    assert [w.text for u in updates for w in u.committed] == "the cat sat on the mat".split()
+    assert all(u.tentative == () for u in updates)
+
+
+def test_committed_text_is_the_next_utterances_prompt(vad):
+    audio = speech_signal()
+    eng, rec = make(SCRIPT, vad=vad)
+    stream(rec, audio)
+    first_calls = len(eng.calls)
+    eng.script = ["and"]
+    rec.accept(audio)  # the same sentence again, all at once
+    assert len(eng.calls) > first_calls
+    assert eng.calls[-1][1].endswith("the cat sat on the mat")
+    assert eng.calls[0][1] == ""
+
+
+def test_reset_starts_a_new_stream(vad):
+    eng, rec = make(SCRIPT, vad=vad)
+    stream(rec, speech_signal())
+    rec.reset()
+    assert rec.committed == [] and rec.received_s == 0.0 and rec.tentative == ()
+
+
+@pytest.mark.parametrize("chunk_s", [0.25, 1.0])
+def test_chunk_size_does_not_change_committed_text(vad, chunk_s):
+    eng, rec = make(["the cat sat on the mat"], vad=vad)
+    updates = stream(rec, speech_signal(), chunk_s=chunk_s)
+    assert [w.text for u in updates for w in u.committed] == "the cat sat on the mat".split()
+
+
+def long_speech_signal():
+    need_synth()
+    text = ("the cat sat on the mat and looked out of the window at the birds in the garden "
+            "while the rain fell softly on the roof of the old house by the river")
+    sp = level(corpus.synthesize(text, 16000), -24)
+    assert len(sp) / 16000 > 7.0
+    return np.concatenate([silence(SPEECH_START), sp, silence(2.0)])
+
+
+def test_long_utterances_are_trimmed_at_committed_sentence_ends(vad):
+    sentence = "one two three. four five six. seven eight nine. ten eleven twelve. " * 2
+    eng, rec = make([sentence.strip()], StreamingConfig(max_buffer_s=3.0), vad=vad)
+    audio = long_speech_signal()
+    starts = []
+    n = 8000
+    updates = []
+    for i in range(0, len(audio), n):
+        u = rec.accept(audio[i:i + n])
+        starts.append(rec.buffer_start_s)
+        if u:
+            updates.append(u)
+    committed = [w.text for u in updates for w in u.committed]
+    assert committed == sentence.split()[:len(committed)] and len(committed) >= 18
+    assert max(starts) > 3.0, "the buffer was trimmed while the utterance went on"
+    assert any("three." in prompt for _, prompt in eng.calls), "trimmed text became the prompt"
+
+
+def test_endless_disagreement_is_force_committed_at_the_hard_limit(vad):
+    a = " ".join(f"a{i}" for i in range(30))
+    b = " ".join(f"b{i}" for i in range(30))
+    eng, rec = make([a, b] * 50, StreamingConfig(max_buffer_s=3.0, hard_buffer_s=4.0), vad=vad)
+    audio = long_speech_signal()
+    n = 8000
+    before_end = []
+    for i in range(0, int((SPEECH_START + 6.5) * 16000), n):  # stop while still speaking
+        u = rec.accept(audio[i:i + n])
+        if u:
+            before_end += list(u.committed)
+    assert rec.stats.forced_commits >= 1 and before_end, "captions must not stall behind an endless utterance"
+    assert all(y.start > x.start for x, y in zip(before_end, before_end[1:]))
+    assert all(w.end < rec.received_s - 0.9 for w in before_end)
