@@ -1,4 +1,4 @@
-.PHONY: setup run test bench screenshot
+.PHONY: setup run test bench
 
 setup:
 	installer/bootstrap.sh app
@@ -10,4 +10,6 @@ test:
 	installer/bootstrap.sh test && installer/run-tests.sh
 
 bench:
-	installer/bootstrap.sh test && installer/with-test-audio.sh .venv/bin/hearing-assist bench all
+	installer/bootstrap.sh test
+	.venv/bin/python -m pip install -q -e ".[bench]" && .venv/bin/python -m pip install -q --no-deps pyclarity==0.9.0
+	installer/with-test-audio.sh .venv/bin/hearing-assist bench all

@@ -1,4 +1,4 @@
-"""One entry point: ``hearing-assist [gui|devices|doctor|process|bench] …``."""
+"""One entry point: ``hearing-assist [gui|caption|devices|doctor|process|fit|bench] …``."""
 
 from __future__ import annotations
 
@@ -48,12 +48,74 @@ def _cmd_doctor(args) -> int:
 def _cmd_process(args) -> int:
     from hearing_assist.pipeline.offline import ProcessError, process_file
 
+    chain, ceiling = None, -1.0
+    if args.profile:
+        from hearing_assist.dsp.hearing_chain import HearingChain
+        from hearing_assist.fitting import FittingError, load_amplification, output_ceiling_dbfs
+
+        try:
+            amp = load_amplification(args.profile)
+        except FittingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        chain, ceiling = HearingChain(amp), output_ceiling_dbfs(amp)
     try:
-        info = process_file(args.input, args.output, volume_db=args.volume_db)
+        info = process_file(args.input, args.output, chain=chain, volume_db=args.volume_db,
+                            max_output_dbfs=ceiling)
     except ProcessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(info)
+    return 0
+
+
+def _cmd_fit(args) -> int:
+    from hearing_assist.fitting import FittingError, fit, format_targets, load_audiogram, target_table
+    from hearing_assist.profiles.user import ProfileError, ProfileStore, UserProfile
+
+    try:
+        profile = fit(load_audiogram(args.audiogram), args.rule)
+    except FittingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    grade = profile.audiogram.grade()
+    print(f"Rule {args.rule}; better-ear PTA grade (WHO 2021): {grade}\n")
+    print(format_targets(target_table(profile)))
+    store = ProfileStore()
+    try:
+        user = store.load(args.name) if store.path(args.name).is_file() else UserProfile(name=args.name)
+        user.amplification, user.amplification_enabled = profile, True
+        path = store.save(user)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nsaved the fitting in profile {args.name!r}: {path}")
+    return 0
+
+
+def _cmd_caption(args) -> int:
+    from hearing_assist.asr.files import caption_file, caption_file_live
+    from hearing_assist.asr.export import export
+    from hearing_assist.asr.models import ModelError
+    from hearing_assist.pipeline.offline import ProcessError, read_mono
+
+    try:
+        read_mono(args.input)  # a clear message for a missing, empty or unreadable file before loading models
+        if args.live:
+            snapshot, stats = caption_file_live(args.input)
+            text = export(snapshot.lines, args.format)
+            if args.out:
+                Path(args.out).write_text(text, encoding="utf-8")
+            print(text)
+            print(f"live: words shown after {stats.display_latency_p50_s:.2f} s (p50), "
+                  f"{stats.display_latency_p90_s:.2f} s (p90); committed after {stats.commit_latency_p50_s:.2f} s "
+                  f"(p50), {stats.commit_latency_p90_s:.2f} s (p90); flicker {stats.erasure:.3f}; "
+                  f"CPU {stats.cpu_percent_of_2_cores:.0f}% of 2 cores", file=sys.stderr)
+        else:
+            print(caption_file(args.input, args.format, args.out))
+    except (ProcessError, ModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -94,7 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("input")
     pr.add_argument("output")
     pr.add_argument("--volume-db", type=float, default=0.0, help="master volume in dB")
+    pr.add_argument("--profile", help="amplification to apply: a saved profile JSON file (see `fit`)")
     pr.set_defaults(func=_cmd_process)
+
+    ft = sub.add_parser("fit", help="prescribe amplification from an audiogram (JSON or CSV) and save it")
+    ft.add_argument("audiogram")
+    ft.add_argument("--rule", default="nal-r", help="nal-r, nal-rp, half-gain, pogo2 or linear")
+    ft.add_argument("--name", default="default", help="user profile to store the fitting in")
+    ft.set_defaults(func=_cmd_fit)
+
+    c = sub.add_parser("caption", help="caption an audio file (offline best quality, or --live)")
+    c.add_argument("input")
+    c.add_argument("--format", choices=["srt", "vtt", "txt"], default="srt")
+    c.add_argument("--out", help="write the captions here too")
+    c.add_argument("--live", action="store_true", help="stream through the live path and report latency")
+    c.set_defaults(func=_cmd_caption)
 
     b = sub.add_parser("bench", help="run a benchmark; writes JSON + markdown and updates docs/benchmarks.md")
     b.add_argument("name", choices=BENCHMARKS + ["all"])

@@ -12,6 +12,29 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def _quiet_speechbrain_lazy_modules() -> None:
+    """SpeechBrain registers lazy modules for optional integrations (k2, numba, …) that import on any attribute
+    look-up and raise when the integration is missing. Hypothesis scans ``sys.modules`` for ``__file__`` between
+    examples, so once a denoise test has imported SpeechBrain the amplification property tests would fail on a
+    module nobody uses. A dunder look-up on a lazy module that is not loaded yet now reads as a missing attribute
+    instead of importing it."""
+    try:
+        from speechbrain.utils import importutils
+    except ImportError:
+        return
+    original = importutils.LazyModule.__getattr__
+
+    def getattr_(self, attr):
+        if attr.startswith("__") and attr.endswith("__") and self.lazy_module is None:
+            raise AttributeError(attr)
+        return original(self, attr)
+
+    importutils.LazyModule.__getattr__ = getattr_
+
+
+_quiet_speechbrain_lazy_modules()
+
+
 def _pulse_ready() -> str | None:
     """None when a PulseAudio server with the vsink null sink answers, else the reason it does not."""
     if shutil.which("pactl") is None:

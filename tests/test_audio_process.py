@@ -90,3 +90,36 @@ def test_busy_thread_in_the_app_does_not_cause_dropouts(loopback):
     # In-process the same worker causes dozens of xruns in 5 s; the 0-xrun figure over 60 s on a quiet machine is
     # measured by `hearing-assist bench audio`. Here allow one for other load on a shared CI machine.
     assert after - before <= 1
+
+
+def test_listening_chain_is_built_in_the_audio_process_and_tuned_live():
+    """Noise reduction (native DFN3 state) is built over there from settings; its strength changes live."""
+    from hearing_assist.pipeline.listening import ListeningSettings, chain_factory
+
+    settings = ListeningSettings(None, noise_reduction_db=6.0, denoise_backend="dfn3")
+    src = SyntheticSource("noise", level_dbfs=-20)
+    with AudioProcess(src, chain=chain_factory(settings), config=EngineConfig(output_device=NO_OUTPUT)) as audio:
+        assert _wait(lambda: audio.stats().blocks > 300)
+        time.sleep(1.0)
+        mild = audio.levels_dbfs()[1][0]
+        audio.call("chain.denoiser.set_strength", 30.0)
+        time.sleep(1.5)
+        strong = audio.levels_dbfs()[1][0]
+        assert not np.isnan(audio.snr_db())
+        assert audio.notice() == ""
+    # White noise is all noise: more allowed attenuation means a quieter output.
+    assert strong < mild - 6
+
+
+def test_a_chain_that_cannot_be_built_is_reported():
+    audio = AudioProcess(SyntheticSource(), chain=_Broken(), config=EngineConfig(output_device=NO_OUTPUT))
+    with pytest.raises(AudioDeviceError, match="Cannot build the processing chain"):
+        audio.start()
+    audio.close()
+
+
+class _Broken:
+    """A picklable chain factory that fails, as a damaged fitting would."""
+
+    def __call__(self):
+        raise ValueError("no fitting")

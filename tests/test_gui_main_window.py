@@ -93,3 +93,67 @@ def test_damaged_profile_is_not_overwritten(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(window)
     window.close()
     assert store.path("default").read_text() == "{ not json"
+
+
+def test_live_captions_from_a_file_appear_and_can_be_saved(qtbot, tmp_path):
+    from hearing_assist.bench.corpus import have_synthesizer, synthesize
+
+    if not have_synthesizer():
+        pytest.skip("espeak-ng is not installed (installer/bootstrap.sh test installs it)")
+    speech = synthesize("Please bring the blue umbrella to the station tomorrow morning.", 48000)
+    path = tmp_path / "speech.wav"
+    sf.write(path, np.concatenate([np.zeros(24000, np.float32), speech, np.zeros(96000, np.float32)]), 48000)
+    window = MainWindow(store=ProfileStore(tmp_path / "profiles"))
+    qtbot.addWidget(window)
+    window.show()
+    window.set_file_source(path)
+    _select_output(window, NO_OUTPUT)
+    window.toggle_listening()
+    qtbot.waitUntil(lambda: "umbrella" in window.captions.snapshot().committed_text.lower(), timeout=60000)
+    qtbot.waitUntil(lambda: "umbrella" in window.caption_view.text.toPlainText().lower(), timeout=5000)
+    window.toggle_listening()
+    out = tmp_path / "captions.srt"
+    window.save_captions(out, "srt")
+    assert "umbrella" in out.read_text().lower() and "-->" in out.read_text()
+    window.close()
+    assert not multiprocessing.active_children()
+
+
+def test_amplification_applies_live_and_output_stays_under_the_maximum(qtbot, tmp_path):
+    """A fitted profile amplifies the running stream; caregiver volume is clipped; the MPO holds at full scale."""
+    from hearing_assist.dsp.audiogram import Audiogram
+    from hearing_assist.fitting import output_ceiling_dbfs
+    from hearing_assist.profiles.amplification import AmplificationProfile, AudiologistLimits
+
+    store = ProfileStore(tmp_path / "profiles")
+    profile = store.load_or_create("default")
+    loss = {250: 30, 500: 40, 1000: 50, 2000: 60, 4000: 70}
+    amp = AmplificationProfile(Audiogram.from_thresholds(loss, loss))
+    amp = AmplificationProfile.from_dict({**amp.to_dict(), "limits": AudiologistLimits(
+        amp.limits.max_gain_db, max_output_db_spl=90.0, max_volume_db=3.0).to_dict()})
+    profile.amplification, profile.amplification_enabled = amp, True
+    store.save(profile)
+    path = tmp_path / "loud.wav"
+    rng = np.random.default_rng(0)
+    sf.write(path, np.clip(rng.standard_normal(96000), -1, 1).astype(np.float32), 48000)  # full-scale noise
+
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window.captions_check.setChecked(False)
+    window.set_file_source(path)
+    _select_output(window, NO_OUTPUT)
+    window.toggle_listening()
+    qtbot.waitUntil(lambda: window.state_label.text().startswith("Listening"), timeout=20000)
+    window.volume_slider.setValue(20)  # the caregiver pushes volume to the top
+    assert window.profile.amplification.volume_db == 3.0  # clipped to the audiologist's maximum
+    qtbot.wait(1500)
+    ceiling_db = output_ceiling_dbfs(window.profile.amplification)
+    _, out_db = window.bridge.engine.levels_dbfs()
+    assert np.all(out_db <= ceiling_db + 0.01)
+    assert out_db.max() > ceiling_db - 6  # and it is really amplifying up to the limit, not silent
+    qtbot.waitUntil(lambda: window.bridge.engine.stats().limiter_db > 0.5, timeout=5000)
+    window.amplify_check.setChecked(False)  # back to pass-through, live
+    qtbot.wait(800)
+    assert window.bridge.engine.stats().limiter_db == 0.0
+    window.close()
+    assert store.load("default").amplification.volume_db == 3.0

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from hearing_assist.dsp.audiogram import Audiogram
+from hearing_assist.profiles.amplification import AmplificationProfile
 from hearing_assist.profiles.store import ProfileCorrupt, ProfileError, atomic_write_json, backup_path
 from hearing_assist.profiles.user import SCHEMA_VERSION, ProfileInvalid, ProfileStore, UserProfile
 
@@ -18,7 +20,9 @@ def store(tmp_path):
 def test_round_trip_and_mode_0600(store):
     p = UserProfile(name="Ann Smith")
     p.settings.volume_db = -4.5
-    p.audiogram["left"] = {"1000": 40.0, "4000": 65.0}
+    p.amplification = AmplificationProfile(Audiogram.from_thresholds(
+        {250: 20, 500: 25, 1000: 40, 2000: 50, 4000: 65}, {250: 15, 500: 20, 1000: 35, 2000: 45, 4000: 60}))
+    p.amplification_enabled = True
     path = store.save(p)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     loaded = store.load("Ann Smith")
@@ -69,10 +73,27 @@ def test_invalid_field_is_named(store):
     ({"right": {"20000": 30}}, "audiogram.right.20000"),
     ({"left": {"500": "x"}}, "audiogram.left.500"),
 ])
-def test_audiogram_placeholder_is_validated(audiogram, field):
+def test_v2_audiogram_placeholder_is_validated_on_migration(audiogram, field):
     with pytest.raises(ProfileInvalid) as err:
         UserProfile.from_dict({"name": "x", "schema_version": 2, "audiogram": audiogram})
     assert err.value.field == field
+
+
+def test_complete_v2_audiogram_becomes_a_fitting_switched_off():
+    left = {"250": 20, "500": 30, "1000": 40, "2000": 50, "4000": 60}
+    p = UserProfile.from_dict({"name": "x", "schema_version": 2, "audiogram": {"left": left, "right": left}})
+    assert p.amplification is not None and not p.amplification_enabled
+    assert p.amplification.audiogram.ear("left").thresholds[1000] == 40
+
+
+def test_incomplete_v2_audiogram_is_kept_out():
+    p = UserProfile.from_dict({"name": "x", "schema_version": 2, "audiogram": {"left": {"1000": 40}}})
+    assert p.amplification is None
+
+
+def test_damaged_amplification_names_the_field():
+    with pytest.raises(ProfileInvalid, match="amplification"):
+        UserProfile.from_dict({"name": "x", "schema_version": 3, "amplification": {"schema_version": 1}})
 
 
 def test_v1_profile_is_migrated(store):

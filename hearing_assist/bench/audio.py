@@ -4,9 +4,11 @@ Runs against the default PulseAudio devices; ``installer/with-test-audio.sh`` pr
 the default input, so the benchmark is a real loopback:
 
 - **added latency**: the raw loopback round trip R (``sd.playrec`` of a click through the sink and its monitor) is
-  the baseline; then a pass-through engine listens to the monitor and plays into the same sink, so a click played
-  once comes back as an echo E later. E − R is what the app adds on top of one device round trip.
-- **xruns**: a duplex pass-through engine for 60 s while a pure-Python thread burns CPU beside it.
+  the baseline; then the app's audio process (pass-through chain) listens to the monitor and plays into the same
+  sink, so a click played once comes back as an echo E later. E − R is what the app adds on top of one device
+  round trip.
+- **xruns**: the app's audio process, duplex pass-through, for 60 s while a pure-Python thread in the app's
+  process burns CPU beside it.
 - **GUI stalls**: the main window with live meters and spectrogram from a file, a busy worker thread, and a 10 ms
   timer measuring how late each tick runs.
 """
@@ -26,6 +28,7 @@ from hearing_assist.audio.devices import sounddevice
 from hearing_assist.audio.sources import DeviceSource
 from hearing_assist.bench.report import BenchReport, summary
 from hearing_assist.gui.responsiveness import busy_python_worker
+from hearing_assist.pipeline.audio_process import AudioProcess
 from hearing_assist.pipeline.engine import NO_OUTPUT, Engine, EngineConfig
 
 SR = 48000
@@ -56,9 +59,8 @@ def engine_echo_ms(runs: int) -> tuple[list[float], int]:
     sd = sounddevice()
     recorder = Engine(DeviceSource(), config=EngineConfig(output_device=NO_OUTPUT, block_size=BLOCK))
     tap = recorder.open_tap(seconds=5, point="input")
-    passthrough = Engine(DeviceSource(), config=EngineConfig(block_size=BLOCK))
-    passthrough.volume.set_volume_db(-6.0)
-    passthrough.volume.reset()
+    passthrough = AudioProcess(DeviceSource(), config=EngineConfig(block_size=BLOCK))
+    passthrough.volume_db = -6.0
     delays = []
     with recorder, passthrough:
         _wait_blocks(recorder, passthrough)
@@ -79,21 +81,21 @@ def engine_echo_ms(runs: int) -> tuple[list[float], int]:
     return delays, xruns
 
 
-def _wait_blocks(*engines: Engine, timeout: float = 10.0) -> None:
+def _wait_blocks(*engines, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
-    while time.monotonic() < end and not all(e.blocks > 0 for e in engines):
+    while time.monotonic() < end and not all(e.stats().blocks > 0 for e in engines):
         time.sleep(0.05)
 
 
 def xruns_under_load(seconds: float) -> dict:
     """Duplex pass-through for ``seconds`` with a CPU-heavy Python thread; xruns and callback load."""
-    engine = Engine(DeviceSource(), config=EngineConfig(block_size=BLOCK))
+    engine = AudioProcess(DeviceSource(), config=EngineConfig(block_size=BLOCK))
     stop = threading.Event()
     worker = threading.Thread(target=busy_python_worker, args=(stop,), daemon=True)
     with engine:
         _wait_blocks(engine)
         time.sleep(1.0)  # count from a settled stream, not its start-up priming
-        start_xruns = engine.xruns
+        start_xruns = engine.stats().xruns
         worker.start()
         time.sleep(seconds)
         stop.set()
@@ -138,5 +140,5 @@ def run(quick: bool = False) -> BenchReport:
             detail=f"{gui['ticks']} ticks of 10 ms, busy worker thread, live meters + spectrogram")
     rep.add("GUI event-loop stall max", gui["max_ms"], "ms", "≤ 100 ms", gui["max_ms"] <= 100)
     rep.notes.append("Devices: private PulseAudio null sink at 48 kHz (its monitor is the input), block 128, "
-                     "PortAudio ALSA host API, latency='low'.")
+                     "PortAudio ALSA host API, 5 ms suggested latency.")
     return rep

@@ -1,6 +1,7 @@
-"""Save a screenshot of the main window while it listens to a file (for docs and visual checks).
+"""Save screenshots of the main window's tabs while it listens to a file (for docs and visual checks).
 
-Usage: ``xvfb-run -a python -m hearing_assist.gui.screenshot AUDIO OUT.png [seconds]``
+Usage: ``xvfb-run -a python -m hearing_assist.gui.screenshot AUDIO OUT_PREFIX [seconds]`` writes
+``OUT_PREFIX-captions.png`` and ``OUT_PREFIX-sound.png``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    """Open the window on ``argv[0]``, listen for a few seconds, save ``argv[1]``."""
+    """Open the window on ``argv[0]``, listen for a few seconds, save one PNG per tab with prefix ``argv[1]``."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -19,7 +20,7 @@ def main(argv: list[str]) -> int:
     from hearing_assist.pipeline.engine import NO_OUTPUT
     from hearing_assist.profiles.user import ProfileStore
 
-    audio, out = argv[0], Path(argv[1])
+    audio, prefix = argv[0], argv[1]
     seconds = float(argv[2]) if len(argv) > 2 else 4.0
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -30,13 +31,17 @@ def main(argv: list[str]) -> int:
         window.toggle_listening()
 
         def shoot():
-            window.grab().save(str(out))
+            for i in range(window.tabs.count()):
+                window.tabs.setCurrentIndex(i)
+                app.processEvents()
+                path = f"{prefix}-{window.tabs.tabText(i).lower()}.png"
+                window.grab().save(path)
+                print(f"saved {path}")
             window.close()
             app.quit()
 
         QTimer.singleShot(int(seconds * 1000), shoot)
         app.exec()
-    print(f"saved {out}")
     return 0
 
 

@@ -53,7 +53,7 @@ class LevelMeters(QWidget):
 class SpectrogramView(QWidget):
     """Scrolling spectrogram of the processed output, 0–12 kHz, levels in dBFS."""
 
-    def __init__(self, sample_rate: int = 48000, parent=None):
+    def __init__(self, sample_rate: int = 48000, title: str = "Spectrogram of what you hear", parent=None):
         super().__init__(parent)
         self.analyzer = Spectrogram(sample_rate=sample_rate, fft_size=1024, columns=300)
         self.max_hz = 12000.0
@@ -73,11 +73,11 @@ class SpectrogramView(QWidget):
         self.columns_drawn = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("Spectrogram of what you hear")
-        title.setAlignment(Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(title)
+        label = QLabel(title)
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(label)
         layout.addWidget(self.plot)
-        self.setAccessibleName("Spectrogram")
+        self.setAccessibleName(title)
         self._draw()
 
     def feed(self, samples: np.ndarray) -> None:

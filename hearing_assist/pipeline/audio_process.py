@@ -25,14 +25,15 @@ import numpy as np
 from hearing_assist.audio.devices import AudioDeviceError
 from hearing_assist.audio.ring_buffer import RingBuffer, SharedRingSpec, attach_shared_memory
 from hearing_assist.pipeline.engine import Engine, EngineConfig, EngineState, EngineStats
-from hearing_assist.pipeline.processor import Processor
 
 _FIELDS = ["state", "blocks", "xruns", "callback_errors", "load", "load_peak", "in_lat", "out_lat",
-           "source_finished", "in_peak", "out_peak_l", "out_peak_r", "tap_dropped", "heartbeat"]
+           "source_finished", "in_peak", "out_peak_l", "out_peak_r", "tap_dropped", "heartbeat", "limiter_db", "snr_db"]
 _F = {name: i for i, name in enumerate(_FIELDS)}
 _STATES = [EngineState.STOPPED, EngineState.RUNNING, EngineState.ERROR]
 _ERROR_BYTES = 1024
-_STATUS_BYTES = 8 * len(_FIELDS) + _ERROR_BYTES
+_NOTICE_BYTES = 512
+_TEXT_AT = 8 * len(_FIELDS)
+_STATUS_BYTES = _TEXT_AT + _ERROR_BYTES + _NOTICE_BYTES
 START_TIMEOUT_S = 20.0
 
 
@@ -46,7 +47,24 @@ def _resolve(root: Any, path: str) -> Any:
     return obj
 
 
-def _publish(engine: Engine, status: np.ndarray, err: memoryview) -> None:
+def _write_text(buf: memoryview, text: str) -> None:
+    data = text.encode("utf-8")[: len(buf) - 1]
+    buf[: len(data)] = data
+    buf[len(data)] = 0
+
+
+def _read_text(buf: memoryview) -> str:
+    return bytes(buf).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _build(chain):
+    """A chain sent as a factory (a picklable callable) is built here; a processor is used as it is."""
+    if chain is not None and not hasattr(chain, "process") and callable(chain):
+        return chain()
+    return chain
+
+
+def _publish(engine: Engine, status: np.ndarray, err: memoryview, notice: memoryview) -> None:
     st = engine.stats()
     in_db, out_db = engine.levels_dbfs()
     status[_F["state"]] = _STATES.index(st.state)
@@ -63,9 +81,10 @@ def _publish(engine: Engine, status: np.ndarray, err: memoryview) -> None:
     status[_F["out_peak_r"]] = out_db[-1]
     status[_F["tap_dropped"]] = st.tap_dropped
     status[_F["heartbeat"]] = time.monotonic()
-    data = st.error.encode("utf-8")[: _ERROR_BYTES - 1]
-    err[: len(data)] = data
-    err[len(data)] = 0
+    status[_F["limiter_db"]] = st.limiter_db
+    status[_F["snr_db"]] = getattr(engine.chain, "snr_db", np.nan)
+    _write_text(err, st.error)
+    _write_text(notice, str(getattr(engine.chain, "notice", "") or ""))
 
 
 def _raise_priority() -> None:
@@ -87,8 +106,15 @@ def _child_main(conn, source, chain, config: EngineConfig, volume_db: float,
     # Shared memory stays mapped until this process exits; the app's side owns and unlinks it.
     shm = attach_shared_memory(status_name)
     status = np.ndarray((len(_FIELDS),), dtype=np.float64, buffer=shm.buf)
-    err = shm.buf[8 * len(_FIELDS) :]
+    err = shm.buf[_TEXT_AT : _TEXT_AT + _ERROR_BYTES]
+    notice = shm.buf[_TEXT_AT + _ERROR_BYTES :]
     rings = [RingBuffer.attach(spec) for spec, _ in taps]
+    try:
+        chain = _build(chain)
+    except Exception as exc:  # e.g. a fitting that cannot be built: say so instead of dying silently
+        conn.send(("error", f"Cannot build the processing chain: {exc}"))
+        _release(rings, shm, status, err, notice)
+        return
     engine = Engine(source, chain, config)
     engine.volume.set_volume_db(volume_db)
     engine.volume.reset()
@@ -98,14 +124,14 @@ def _child_main(conn, source, chain, config: EngineConfig, volume_db: float,
         engine.start()
     except (AudioDeviceError, ValueError, OSError) as exc:
         conn.send(("error", str(exc)))
-        _release(rings, shm, status, err)
+        _release(rings, shm, status, err, notice)
         return
     conn.send(("started", None))
     stop = threading.Event()
 
     def publisher():
         while not stop.wait(0.02):
-            _publish(engine, status, err)
+            _publish(engine, status, err, notice)
 
     pub = threading.Thread(target=publisher, name="audio-status", daemon=True)
     pub.start()
@@ -122,7 +148,7 @@ def _child_main(conn, source, chain, config: EngineConfig, volume_db: float,
                 if kind == "volume":
                     engine.volume.set_volume_db(payload)
                 elif kind == "chain":
-                    engine.set_chain(payload)
+                    engine.set_chain(_build(payload))
                 elif kind == "call":
                     path, args = payload
                     _resolve(engine, path)(*args)
@@ -134,15 +160,16 @@ def _child_main(conn, source, chain, config: EngineConfig, volume_db: float,
         stop.set()
         pub.join()
         engine.stop()
-        _publish(engine, status, err)
-        _release(rings, shm, status, err)
+        _publish(engine, status, err, notice)
+        _release(rings, shm, status, err, notice)
 
 
-def _release(rings: list[RingBuffer], shm, status: np.ndarray, err: memoryview) -> None:
+def _release(rings: list[RingBuffer], shm, status: np.ndarray, err: memoryview, notice: memoryview) -> None:
     """Drop every view of the shared memory, then unmap it (mmap refuses to close while views exist)."""
     for ring in rings:
         ring.close()
     err.release()
+    notice.release()
     del status
     try:
         shm.close()
@@ -153,7 +180,8 @@ def _release(rings: list[RingBuffer], shm, status: np.ndarray, err: memoryview) 
 class AudioProcess:
     """Start/stop an :class:`Engine` in a child process and read its status; same read-outs as Engine."""
 
-    def __init__(self, source, chain: Processor | None = None, config: EngineConfig | None = None):
+    def __init__(self, source, chain=None, config: EngineConfig | None = None):
+        """``chain`` is a processor or a picklable factory that builds one in the audio process."""
         self.source = source
         self.chain = chain
         self.config = config or EngineConfig()
@@ -165,6 +193,8 @@ class AudioProcess:
         self._status_shm = shared_memory.SharedMemory(create=True, size=_STATUS_BYTES)
         self._status = np.ndarray((len(_FIELDS),), dtype=np.float64, buffer=self._status_shm.buf)
         self._status[:] = 0.0
+        self._status[[_F["in_peak"], _F["out_peak_l"], _F["out_peak_r"]]] = -120.0  # silence until published
+        self._status[_F["snr_db"]] = np.nan
         self._stopped_stats: EngineStats | None = None
 
     # ---- set-up --------------------------------------------------------------------------------------------
@@ -246,7 +276,11 @@ class AudioProcess:
             self._conn = None
 
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # free the shared memory: __exit__ does not run when __enter__ fails
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -271,8 +305,9 @@ class AudioProcess:
         self.volume_db = float(db)
         self._command("volume", self.volume_db)
 
-    def set_chain(self, chain: Processor) -> None:
-        """Replace the processing chain (sent to the audio process, prepared there off the audio thread)."""
+    def set_chain(self, chain) -> None:
+        """Replace the chain: a processor, or a picklable factory built in the audio process (then prepared there
+        off the audio thread)."""
         self.chain = chain
         self._command("chain", chain)
 
@@ -285,9 +320,14 @@ class AudioProcess:
     @property
     def state(self) -> EngineState:
         """Running, error (retrying) or stopped; a dead audio process reads as an error."""
-        if self._proc is not None and not self._proc.is_alive():
+        if self._proc is not None and (self._proc.exitcode is not None or self._hung()):
             return EngineState.ERROR
         return _STATES[int(self._status[_F["state"]])]
+
+    def _hung(self) -> bool:
+        """True when the audio process has not published its status for 2 s (CLOCK_MONOTONIC is system-wide)."""
+        beat = self._status[_F["heartbeat"]]
+        return beat > 0 and time.monotonic() - beat > 2.0
 
     @property
     def blocks(self) -> int:
@@ -299,14 +339,25 @@ class AudioProcess:
         s = self._status
         if self._status_shm is None:
             return self._stopped_stats
-        raw = bytes(self._status_shm.buf[8 * len(_FIELDS) :])
-        error = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-        if self._proc is not None and not self._proc.is_alive():
+        error = _read_text(self._status_shm.buf[_TEXT_AT : _TEXT_AT + _ERROR_BYTES])
+        if self._proc is not None and self._proc.exitcode is not None:
             error = f"The audio process stopped unexpectedly (exit code {self._proc.exitcode})."
+        elif self._proc is not None and self._hung():
+            error = "The audio process is not responding."
         return EngineStats(self.state, error, float(s[_F["in_lat"]]), float(s[_F["out_lat"]]),
                            int(s[_F["xruns"]]), int(s[_F["callback_errors"]]), int(s[_F["blocks"]]),
                            float(s[_F["load"]]), float(s[_F["load_peak"]]), bool(s[_F["source_finished"]]),
-                           int(s[_F["tap_dropped"]]))
+                           int(s[_F["tap_dropped"]]), float(s[_F["limiter_db"]]))
+
+    def snr_db(self) -> float:
+        """The noise reduction's speech-to-noise estimate in dB (NaN when off)."""
+        return float(self._status[_F["snr_db"]]) if self._status_shm is not None else float("nan")
+
+    def notice(self) -> str:
+        """A message about noise reduction (fallback to the light backend, backend unavailable), or ""."""
+        if self._status_shm is None:
+            return ""
+        return _read_text(self._status_shm.buf[_TEXT_AT + _ERROR_BYTES :])
 
     def levels_dbfs(self) -> tuple[float, np.ndarray]:
         """Latest peak input level and per-ear output peaks, dBFS."""

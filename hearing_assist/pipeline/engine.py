@@ -79,6 +79,7 @@ class EngineStats:
     cpu_load_peak: float
     source_finished: bool
     tap_dropped: int
+    limiter_db: float = 0.0  # gain reduction of the chain's output limiter, when it has one
 
 
 @dataclass
@@ -403,7 +404,8 @@ class Engine:
         return EngineStats(self.state, error, in_lat * 1000, out_lat * 1000, self.xruns, self.callback_errors,
                            self.blocks, self._load, self._load_peak,
                            bool(getattr(self.source, "finished", False)),
-                           sum(t.ring.dropped for t in self._taps))
+                           sum(t.ring.dropped for t in self._taps),
+                           float(getattr(self._chain, "limiter_active", 0.0)))
 
     def with_config(self, **changes) -> EngineConfig:
         """A copy of the config with ``changes`` (apply with a restart)."""
