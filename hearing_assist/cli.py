@@ -48,7 +48,9 @@ def _cmd_doctor(args) -> int:
 def _cmd_process(args) -> int:
     from hearing_assist.pipeline.offline import ProcessError, process_file
 
-    chain, ceiling = None, -1.0
+    from hearing_assist.pipeline.engine import DEFAULT_CEILING_DBFS
+
+    chain, ceiling = None, DEFAULT_CEILING_DBFS
     if args.profile:
         from hearing_assist.dsp.hearing_chain import HearingChain
         from hearing_assist.fitting import FittingError, load_amplification, output_ceiling_dbfs

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -38,6 +38,7 @@ from hearing_assist.dsp.level import OutputCeiling, Volume
 from hearing_assist.pipeline.processor import Chain, Processor
 
 NO_OUTPUT = "none"
+DEFAULT_CEILING_DBFS = -1.0  # without a fitting: 1 dB below full scale, so nothing ever clips in the converter
 
 
 class EngineState(str, Enum):
@@ -59,7 +60,7 @@ class EngineConfig:
     # through the app against 26.8 ms with "low"); devices that cannot go that low round it up.
     latency: float | str = 0.005
     output_channels: int = 2  # left ear, right ear
-    max_output_dbfs: float = -1.0  # the hard ceiling; the amplification profile sets a lower one
+    max_output_dbfs: float = DEFAULT_CEILING_DBFS  # the hard ceiling; a fitting's maximum output sets its own
     retry_s: float = 2.0
     jitter_blocks: int = 2  # blocks queued between capture and playback before playback starts
 
@@ -406,10 +407,6 @@ class Engine:
                            bool(getattr(self.source, "finished", False)),
                            sum(t.ring.dropped for t in self._taps),
                            float(getattr(self._chain, "limiter_active", 0.0)))
-
-    def with_config(self, **changes) -> EngineConfig:
-        """A copy of the config with ``changes`` (apply with a restart)."""
-        return replace(self.config, **changes)
 
 
 def _explain_portaudio_error(exc: Exception, c: EngineConfig) -> str:

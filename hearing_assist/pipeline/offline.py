@@ -8,6 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from hearing_assist.dsp.level import OutputCeiling, Volume
+from hearing_assist.pipeline.engine import DEFAULT_CEILING_DBFS
 from hearing_assist.pipeline.processor import Chain, Processor
 
 PROCESS_RATE = 48000
@@ -36,7 +37,7 @@ def read_mono(path: str | Path, sample_rate: int = PROCESS_RATE) -> np.ndarray:
 
 
 def process_file(src: str | Path, dst: str | Path, chain: Processor | None = None, volume_db: float = 0.0,
-                 max_output_dbfs: float = -1.0, block_size: int = 128) -> str:
+                 max_output_dbfs: float = DEFAULT_CEILING_DBFS, block_size: int = 128) -> str:
     """Run ``src`` through ``chain`` → volume → output ceiling at 48 kHz and write stereo ``dst``."""
     x = read_mono(src)
     volume = Volume(volume_db)
