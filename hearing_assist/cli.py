@@ -46,7 +46,8 @@ def _cmd_doctor(args) -> int:
 
 
 def _cmd_process(args) -> int:
-    from hearing_assist.pipeline.offline import ProcessError, process_file
+    from hearing_assist.audio.files import AudioFileError
+    from hearing_assist.pipeline.offline import process_file
 
     from hearing_assist.pipeline.engine import DEFAULT_CEILING_DBFS
 
@@ -64,7 +65,7 @@ def _cmd_process(args) -> int:
     try:
         info = process_file(args.input, args.output, chain=chain, volume_db=args.volume_db,
                             max_output_dbfs=ceiling)
-    except ProcessError as exc:
+    except AudioFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(info)
@@ -99,10 +100,10 @@ def _cmd_caption(args) -> int:
     from hearing_assist.asr.files import caption_file, caption_file_live
     from hearing_assist.asr.export import export
     from hearing_assist.asr.models import ModelError
-    from hearing_assist.pipeline.offline import ProcessError, read_mono
+    from hearing_assist.audio.files import AudioFileError, read_mono
 
     try:
-        read_mono(args.input)  # a clear message for a missing, empty or unreadable file before loading models
+        read_mono(args.input, 16000)  # a clear message for a missing, empty or unreadable file before loading models
         if args.live:
             snapshot, stats = caption_file_live(args.input)
             text = export(snapshot.lines, args.format)
@@ -115,7 +116,7 @@ def _cmd_caption(args) -> int:
                   f"CPU {stats.cpu_percent_of_2_cores:.0f}% of 2 cores", file=sys.stderr)
         else:
             print(caption_file(args.input, args.format, args.out))
-    except (ProcessError, ModelError, ValueError) as exc:
+    except (AudioFileError, ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

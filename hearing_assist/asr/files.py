@@ -26,9 +26,9 @@ MAX_CHUNK_S = 25.0  # decode windows stay under Whisper's 30 s context
 
 def load_audio_16k(path: str | Path) -> np.ndarray:
     """A sound file as 16 kHz mono float32."""
-    from hearing_assist.bench.corpus import load_audio
+    from hearing_assist.audio.files import read_mono
 
-    return load_audio(path, SAMPLE_RATE)
+    return read_mono(path, SAMPLE_RATE)
 
 
 def group_regions(regions: list[tuple[float, float]], max_chunk_s: float = MAX_CHUNK_S,

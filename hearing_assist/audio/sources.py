@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from hearing_assist.audio.devices import AudioDeviceError, system_audio_monitor
+from hearing_assist.audio.files import AudioFileError, read_mono
 
 
 class SourceError(ValueError):
@@ -69,20 +69,12 @@ class FileSource(PulledSource):
     """An audio file decoded to mono float32 at the stream rate; optionally looped."""
 
     def __init__(self, path: str | Path, sample_rate: int = 48000, loop: bool = False):
-        from hearing_assist.bench.corpus import resample
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise SourceError(f"Audio file not found: {self.path}")
         try:
-            data, sr = sf.read(str(self.path), dtype="float32", always_2d=True)
-        except (RuntimeError, sf.LibsndfileError) as exc:
-            raise SourceError(f"Cannot read audio file {self.path}: {exc}") from exc
-        if len(data) == 0:
-            raise SourceError(f"Audio file {self.path} is empty")
-        self.file_sample_rate = sr
+            self.samples = np.ascontiguousarray(read_mono(self.path, sample_rate))
+        except AudioFileError as exc:
+            raise SourceError(str(exc)) from exc
         self.sample_rate = sample_rate
-        self.samples = np.ascontiguousarray(resample(data.mean(axis=1), sr, sample_rate), dtype=np.float32)
         self.loop = loop
         self.position = 0
         self.finished = False

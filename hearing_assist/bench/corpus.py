@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+
+from hearing_assist.audio.files import read_mono, resample  # noqa: F401 (resample re-exported for benchmarks)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,18 +70,8 @@ def noise_ids() -> list[str]:
 
 
 def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Read a sound file as mono float32 at ``sample_rate`` Hz (polyphase resampling)."""
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    x = x.mean(axis=1)
-    return resample(x, sr, sample_rate)
-
-
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Resample mono audio from ``sr_in`` Hz to ``sr_out`` Hz (offline, polyphase)."""
-    if sr_in == sr_out:
-        return np.asarray(x, dtype=np.float32)
-    g = np.gcd(int(sr_in), int(sr_out))
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
+    """Read a sound file as mono float32 at ``sample_rate`` Hz."""
+    return read_mono(path, sample_rate)
 
 
 def load_noise(noise_id: str, sample_rate: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from hearing_assist.audio.files import AudioFileError, read_mono
 from hearing_assist.dsp.level import OutputCeiling, Volume
 from hearing_assist.pipeline.engine import DEFAULT_CEILING_DBFS
 from hearing_assist.pipeline.processor import Chain, Processor
@@ -14,32 +15,14 @@ from hearing_assist.pipeline.processor import Chain, Processor
 PROCESS_RATE = 48000
 
 
-class ProcessError(ValueError):
-    """The input cannot be processed or the output cannot be written; the message says why."""
-
-
-def read_mono(path: str | Path, sample_rate: int = PROCESS_RATE) -> np.ndarray:
-    """Decode ``path`` to mono float32 at ``sample_rate`` Hz; ProcessError on missing/empty/unreadable files."""
-    from hearing_assist.bench.corpus import resample
-
-    p = Path(path)
-    if not p.is_file():
-        raise ProcessError(f"Input file not found: {p}")
-    try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as exc:
-        raise ProcessError(f"Cannot read {p}: {exc}") from exc
-    if len(data) == 0:
-        raise ProcessError(f"Input file {p} has no audio")
-    if not np.all(np.isfinite(data)):
-        raise ProcessError(f"Input file {p} contains NaN or infinite samples")
-    return resample(data.mean(axis=1), sr, sample_rate)
+class ProcessError(AudioFileError):
+    """The output cannot be written; the message says why (unreadable input raises AudioFileError, its base)."""
 
 
 def process_file(src: str | Path, dst: str | Path, chain: Processor | None = None, volume_db: float = 0.0,
                  max_output_dbfs: float = DEFAULT_CEILING_DBFS, block_size: int = 128) -> str:
     """Run ``src`` through ``chain`` → volume → output ceiling at 48 kHz and write stereo ``dst``."""
-    x = read_mono(src)
+    x = read_mono(src, PROCESS_RATE)
     volume = Volume(volume_db)
     full = Chain([chain or Chain(), volume, OutputCeiling(max_output_dbfs)])
     y = full(np.repeat(x[:, None], 2, axis=1), PROCESS_RATE, block_size=block_size)
