@@ -7,6 +7,8 @@ a 1-channel chain uses the left ear's fitting). Follows the block-processor life
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import signal
 
@@ -124,7 +126,8 @@ def compression_for(profile: AmplificationProfile, offsets_db: np.ndarray, chann
     st = {k: np.stack(v, axis=1) for k, v in cols.items()}
     return BandCompression(gain_at_knee_db=st["gk"], knee_db_spl=st["tk"], ratio=st["cr"], knee_width_db=10.0,
                            expansion_threshold_db_spl=st["te"], expansion_ratio=0.5, attack_ms=profile.attack_ms,
-                           release_ms=profile.release_ms * preset.release_scale, max_gain_db=st["gmax"])
+                           release_ms=profile.release_ms * preset.release_scale, max_gain_db=st["gmax"],
+                           noise_adaptive=1.0 if profile.noise_adaptive else 0.0)
 
 
 class HearingChain:
@@ -266,7 +269,22 @@ def measure_insertion_gain(chain: HearingChain, levels_db_spl=(50.0, 65.0, 80.0)
     Speech-shaped noise at each level (dB SPL) is run through a freshly prepared chain (MPO active; with a sensible
     MPO it does not act at these levels); gain = output/input power spectral density averaged over +-1/6 octave
     around each band centre, after a 0.5 s settling time. Returns rows with target, achieved, error, tolerance, pass.
+    Adaptive features are off while measuring, as in ANSI S3.22 test mode (the noise-adaptive knee would take the
+    steady test noise for background noise); the chain gets its profile back afterwards.
     """
+    profile = chain.profile
+    if profile.noise_adaptive:
+        chain.set_profile(replace(profile, noise_adaptive=False))
+    try:
+        return _measure_insertion_gain(chain, levels_db_spl, seconds, sample_rate, block_size, seed)
+    finally:
+        if profile.noise_adaptive:
+            chain.set_profile(profile)
+
+
+def _measure_insertion_gain(chain: HearingChain, levels_db_spl, seconds: float, sample_rate: int, block_size: int,
+                            seed: int) -> list[dict]:
+    """:func:`measure_insertion_gain` with the chain's profile as it is."""
     rows = []
     n = int(seconds * sample_rate)
     skip = int(0.5 * sample_rate)

@@ -1,4 +1,5 @@
-"""The caregiver's amplification screen: listening-situation presets, volume, balance, low/mid/high tone, limiter.
+"""The caregiver's amplification screen: listening-situation presets, the noise-adaptive switch, volume, balance,
+low/mid/high tone, limiter.
 
 Every edit goes through :func:`apply_caregiver_change`, which clips it to the audiologist's limits; a clipped slider
 snaps back to what was allowed and a short note says why. Large fonts, accessible names, keyboard reachable.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
+    QButtonGroup, QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
     QVBoxLayout, QWidget,
 )
 
@@ -39,6 +40,9 @@ TONE_RANGES = (  # key, label with its Alt mnemonic, what it means
 )
 PRESET_MNEMONICS = {"quiet": "&Quiet", "conversation": "&Conversation", "noisy": "&Noisy place", "tv": "&TV/Media",
                     "music": "&Music"}
+NOISE_ADAPTIVE_TEXT = "Reduce background noise between &words"
+NOISE_ADAPTIVE_HINT = ("In steady background noise (a café, a street, a kitchen), the noise between words is not "
+                       "boosted like a soft voice; speech keeps its prescribed gain. No effect in quiet.")
 BALANCE_STEPS = 100  # slider units per full balance swing (-1..+1 -> -100..+100)
 
 
@@ -188,6 +192,16 @@ class AmplificationScreen(QWidget):
         self.preset_hint.setAccessibleName("Preset description")
         self.preset_hint.setStyleSheet("color: #57606a; font-weight: normal;")
         v.addWidget(self.preset_hint)
+        # a switch beside the presets, not a preset of its own: it helps in every situation with steady noise,
+        # and keeps the chosen preset's tone and loudness
+        self.noise_adaptive_box = QCheckBox(NOISE_ADAPTIVE_TEXT)
+        self.noise_adaptive_box.setAccessibleName("Reduce background noise between words")
+        self.noise_adaptive_box.setAccessibleDescription(NOISE_ADAPTIVE_HINT)
+        self.noise_adaptive_box.setToolTip(NOISE_ADAPTIVE_HINT)
+        self.noise_adaptive_box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.noise_adaptive_box.setStyleSheet("QCheckBox::indicator { width: 26px; height: 26px; }")
+        self.noise_adaptive_box.toggled.connect(self._on_noise_adaptive)
+        v.addWidget(self.noise_adaptive_box)
         return box
 
     def _value_label(self) -> QLabel:
@@ -268,6 +282,7 @@ class AmplificationScreen(QWidget):
             p = self._profile
             self.preset_buttons[p.preset].setChecked(True)
             self.preset_hint.setText(PRESET_HINTS[p.preset])
+            self.noise_adaptive_box.setChecked(p.noise_adaptive)
             self.volume_slider.setValue(int(round(p.volume_db)))
             self.volume_value.setText(f"{p.volume_db:+.0f} dB")
             self.balance_slider.setValue(int(round(p.balance * BALANCE_STEPS)))
@@ -303,6 +318,14 @@ class AmplificationScreen(QWidget):
     def choose_preset(self, key: str) -> None:
         """Switch to listening-situation preset ``key``."""
         self._commit(*apply_caregiver_change(self._profile, preset=key))
+
+    def set_noise_adaptive(self, on: bool) -> None:
+        """Switch the noise-adaptive compression (less boost for steady background noise) on or off."""
+        self._commit(*apply_caregiver_change(self._profile, noise_adaptive=on))
+
+    def _on_noise_adaptive(self, on: bool) -> None:
+        if not self._syncing:
+            self.set_noise_adaptive(on)
 
     def _on_volume(self, value: int) -> None:
         if not self._syncing:

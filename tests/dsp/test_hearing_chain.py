@@ -51,12 +51,13 @@ def signals(kind, n, rng):
 @given(aud=audiograms, rule=st.sampled_from(["nal-r", "nal-rp", "half-gain", "pogo2", "linear"]),
        preset=st.sampled_from(sorted(PRESETS)), mpo=st.floats(70.0, 120.0), cal=st.floats(80.0, 120.0),
        kind=st.sampled_from(["noise", "clicks", "sweep", "step"]), seed=st.integers(0, 2 ** 16),
-       block=st.sampled_from([64, 128, 256]))
-def test_output_never_exceeds_mpo(aud, rule, preset, mpo, cal, kind, seed, block):
+       block=st.sampled_from([64, 128, 256]), adaptive=st.booleans())
+def test_output_never_exceeds_mpo(aud, rule, preset, mpo, cal, kind, seed, block, adaptive):
     rng = np.random.default_rng(seed)
     limits = default_limits(8, max_gain_db=80.0, max_output_db_spl=mpo)
     prof = AmplificationProfile(aud, rule=rule, preset=preset, limits=limits, volume_db=limits.max_volume_db,
-                                calibration=Calibration(cal), fine_tuning_db={"left": (20.0,) * 8, "right": (20.0,) * 8})
+                                calibration=Calibration(cal), fine_tuning_db={"left": (20.0,) * 8, "right": (20.0,) * 8},
+                                noise_adaptive=adaptive)
     chain = HearingChain(prof)
     n = FS // 4
     x = np.stack([signals(kind, n, rng), signals(kind, n, rng)], axis=1).astype(np.float32)
@@ -66,7 +67,8 @@ def test_output_never_exceeds_mpo(aud, rule, preset, mpo, cal, kind, seed, block
     for i in range(0, n, block):
         if i == n // 2:  # live change mid-stream must not break the guarantee either
             chain.set_profile(AmplificationProfile(aud, rule="linear", preset="music", limits=limits,
-                                                   volume_db=limits.max_volume_db, calibration=Calibration(cal)))
+                                                   volume_db=limits.max_volume_db, calibration=Calibration(cal),
+                                                   noise_adaptive=not adaptive))
         y = chain.process(x[i:i + block].copy())
         peak = max(peak, float(np.max(np.abs(y))))
     assert peak <= ceiling

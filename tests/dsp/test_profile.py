@@ -56,3 +56,20 @@ def test_pin_hashing():
     assert hash_pin("1234").salt_hex != h.salt_hex  # random salt
     with pytest.raises(ProfileError, match="pin"):
         hash_pin("12a")
+
+
+def test_noise_adaptive_round_trips_and_old_profiles_get_the_default():
+    from hearing_assist.profiles.amplification import NOISE_ADAPTIVE_DEFAULT
+    p = AmplificationProfile(A, noise_adaptive=False)
+    assert AmplificationProfile.from_dict(json.loads(json.dumps(p.to_dict()))).noise_adaptive is False
+    old = AmplificationProfile(A).to_dict()
+    del old["noise_adaptive"]  # saved before the setting existed
+    assert AmplificationProfile.from_dict(old).noise_adaptive is NOISE_ADAPTIVE_DEFAULT
+    old["noise_adaptive"] = "yes"
+    with pytest.raises(ProfileError, match="noise_adaptive"):
+        AmplificationProfile.from_dict(old)
+
+
+def test_caregiver_switches_noise_adaptive():
+    p, notes = apply_caregiver_change(AmplificationProfile(A, noise_adaptive=True), noise_adaptive=False)
+    assert p.noise_adaptive is False and not notes

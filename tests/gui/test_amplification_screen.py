@@ -128,3 +128,21 @@ def test_large_fonts_and_accessible_names(qtbot, screen):
             assert w.font().pointSizeF() >= 14, (w, w.text() if hasattr(w, "text") else "")
     assert screen.preset_buttons["quiet"].font().pointSizeF() >= 16
     assert screen.volume_value.font().pointSizeF() >= 14
+
+
+def test_noise_adaptive_checkbox_switches_the_profile(qtbot, screen, profile):
+    box = screen.noise_adaptive_box
+    assert box.isChecked() == profile.noise_adaptive
+    assert box.accessibleName() and box.toolTip() and box.focusPolicy() & Qt.FocusPolicy.TabFocus
+    with qtbot.waitSignal(screen.profile_changed) as sig:
+        box.click()
+    assert sig.args[0].noise_adaptive is (not profile.noise_adaptive)
+    assert screen.profile().noise_adaptive is (not profile.noise_adaptive)
+    box.setFocus()
+    with qtbot.waitSignal(screen.profile_changed):  # keyboard: Space toggles it back
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert screen.profile().noise_adaptive is profile.noise_adaptive
+    emitted = []
+    screen.profile_changed.connect(emitted.append)
+    screen.set_profile(replace(profile, noise_adaptive=False))
+    assert not emitted and not box.isChecked()
