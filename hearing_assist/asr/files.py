@@ -90,6 +90,7 @@ class LiveRun:
     wall_s: float = 0.0  # simulated clock at the end (>= audio_s when compute fell behind)
     cpu_s: float = 0.0  # process CPU time spent in the recognizer (all threads)
     compute_s: float = 0.0  # wall time spent in the recognizer
+    input_delay_s: float = 0.0  # delay before the recognizer (denoiser): word times are this late vs the talker
 
     @property
     def committed(self) -> list[Word]:
@@ -98,14 +99,15 @@ class LiveRun:
 
 
 def simulate_live(audio_16k: np.ndarray, recognizer: StreamingRecognizer, chunk_s: float = 0.5,
-                  clock: str = "wall") -> LiveRun:
+                  clock: str = "wall", denoiser=None) -> LiveRun:
     """Stream ``audio_16k`` in ``chunk_s`` s chunks on a simulated clock that advances by max(chunk, compute).
 
     While the recognizer computes, audio keeps arriving; the next call gets all of it at once (as a worker that
     drains its queue would), and the surplus beyond one chunk is reported as backlog. ``clock="wall"`` counts
     compute as elapsed wall time (what a user sees on this machine now, other load included); ``clock="cpu"``
     counts this process's CPU time instead, i.e. the machine without other load (exact for one decoder thread,
-    pessimistic for more).
+    pessimistic for more). ``denoiser`` (a prepared 16 kHz mono block processor) cleans each chunk first, as the
+    app's caption worker does; its time counts and its delay is added to the latency.
     """
     if clock not in ("wall", "cpu"):
         raise ValueError(f"clock must be 'wall' or 'cpu', not {clock!r}")
@@ -120,6 +122,11 @@ def simulate_live(audio_16k: np.ndarray, recognizer: StreamingRecognizer, chunk_
         chunk = audio_16k[pos:end]
         pos = end
         t0 = timer()
+        if denoiser is not None:  # in pieces of its block size: a late call receives more than one chunk
+            chunk = chunk.copy().reshape(-1, 1)
+            for i in range(0, len(chunk), denoiser.block_size):
+                denoiser.process(chunk[i:i + denoiser.block_size])
+            chunk = chunk.ravel()
         u = recognizer.accept(chunk, backlog_s=max(0.0, len(chunk) / SAMPLE_RATE - chunk_s))
         dt = timer() - t0
         run.compute_s += dt
@@ -135,6 +142,7 @@ def simulate_live(audio_16k: np.ndarray, recognizer: StreamingRecognizer, chunk_
         run.events.append((clock, u))
     run.cpu_s = time.process_time() - cpu0
     run.wall_s = clock
+    run.input_delay_s = getattr(denoiser, "latency_samples", 0) / SAMPLE_RATE if denoiser is not None else 0.0
     return run
 
 
@@ -159,8 +167,8 @@ def word_latencies(run: LiveRun) -> tuple[list[float], list[float]]:
             key = normalize_key(w.text)
             shown = next((ht for ht, words in history if ht <= t and len(words) > idx
                           and normalize_key(words[idx].text) == key), t)
-            first_shown.append(shown - w.end)
-            commit_lat.append(t - w.end)
+            first_shown.append(shown - w.end + run.input_delay_s)
+            commit_lat.append(t - w.end + run.input_delay_s)
             idx += 1
     return first_shown, commit_lat
 
@@ -207,8 +215,10 @@ def live_stats(run: LiveRun, cores: int = 2) -> LiveStats:
 def caption_file_live(path: str | Path, engine: Engine | None = None, config: StreamingConfig = StreamingConfig(),
                       chunk_s: float = 0.5) -> tuple[CaptionSnapshot, LiveStats]:
     """Caption a recording through the live path in simulated real time; returns captions and latency stats."""
+    from hearing_assist.asr.engine import shared_engine
+
     audio = load_audio_16k(path)
-    rec = StreamingRecognizer(engine or WhisperEngine(), config)
+    rec = StreamingRecognizer(engine or shared_engine(), config)
     run = simulate_live(audio, rec, chunk_s)
     model = CaptionModel()
     for _, u in run.events:

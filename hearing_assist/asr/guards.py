@@ -50,6 +50,16 @@ def normalize_key(text: str) -> str:
     return normalize(text)
 
 
+def looping(seg: Segment, cfg: GuardConfig = GuardConfig()) -> bool:
+    """Whether ``seg`` looks like a decoder loop: gzip-compressible text or more words than a talker can say."""
+    if seg.compression_ratio > cfg.max_compression_ratio:
+        return True
+    if len(seg.words) >= 3:
+        span = seg.words[-1].end - seg.words[0].start
+        return len(seg.words) > cfg.max_words_per_s * max(span, 1e-3)
+    return False
+
+
 def segment_rejected(seg: Segment, cfg: GuardConfig = GuardConfig()) -> str | None:
     """Why ``seg`` is rejected ("no_speech", "low_logprob", "doubtful", "word_rate", "compression"), or None."""
     if seg.no_speech_prob > cfg.no_speech_prob and seg.avg_logprob < cfg.logprob_with_no_speech:
@@ -60,12 +70,8 @@ def segment_rejected(seg: Segment, cfg: GuardConfig = GuardConfig()) -> str | No
         mean_p = sum(w.probability for w in seg.words) / len(seg.words)
         if mean_p < cfg.doubtful_min_probability or seg.no_speech_prob > cfg.doubtful_max_no_speech:
             return "doubtful"
-    if len(seg.words) >= 3:
-        span = seg.words[-1].end - seg.words[0].start
-        if len(seg.words) > cfg.max_words_per_s * max(span, 1e-3):
-            return "word_rate"
-    if seg.compression_ratio > cfg.max_compression_ratio:
-        return "compression"
+    if looping(seg, cfg):
+        return "compression" if seg.compression_ratio > cfg.max_compression_ratio else "word_rate"
     return None
 
 

@@ -225,6 +225,9 @@ class StreamingRecognizer:
         self._hyps, self._last_hyp_all, self.tentative = [], [], ()
         open_starts = [s for s, e in self._regions if e is None]
         cut = speech_end_s if not open_starts else max(speech_end_s, open_starts[0] - self.config.preroll_s)
+        # Whisper often places the last word's end after the VAD's speech end; audio already committed must not be
+        # heard again by the next utterance's decodes, or its tail comes back as a duplicated word.
+        cut = max(cut, min(self._committed_end_s, open_starts[0] if open_starts else self._received_s))
         self._drop_before(min(cut, self._received_s))
         return done
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hearing_assist.asr.engine import SAMPLE_RATE, WhisperEngine, default_threads
+from hearing_assist.asr.engine import LIVE_WINDOW_PAD_S, SAMPLE_RATE, WhisperEngine, default_threads
 from hearing_assist.asr.files import LiveRun, live_stats, simulate_live, transcribe_offline
 from hearing_assist.asr.streaming import StreamingConfig, StreamingRecognizer
 from hearing_assist.asr.transcript import Word
@@ -22,6 +22,7 @@ from hearing_assist.asr.vad import SileroVad
 from hearing_assist.asr.wer import wer
 from hearing_assist.bench import corpus
 from hearing_assist.bench.report import BenchReport, summary
+from hearing_assist.pipeline.captioner import caption_denoiser
 
 SPEECH_RMS_DB = -24.0  # clips are levelled to this so one quiet source does not dominate the errors
 FLOOR_DB = -65.0  # a faint noise floor: digital silence never happens through a microphone
@@ -125,10 +126,23 @@ def invented_words(words: list[Word], quiet: tuple[tuple[float, float, str], ...
                if k == kind and s + margin_s <= (w.start + w.end) / 2 <= e - margin_s)
 
 
+def denoised(audio_16k: np.ndarray) -> np.ndarray:
+    """``audio_16k`` through the captions' denoiser, delay removed (for the offline transcription)."""
+    den = caption_denoiser(SAMPLE_RATE // 2)
+    d = den.latency_samples
+    y = np.concatenate([audio_16k, np.zeros(d, np.float32)]).astype(np.float32)
+    for i in range(0, len(y), SAMPLE_RATE // 2):
+        den.process(y[i:i + SAMPLE_RATE // 2].reshape(-1, 1))
+    return y[d:]
+
+
 def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = StreamingConfig(),
         chunk_s: float = 0.5, clock: str = "wall", live_threads: int | None = None,
-        live_beam: int = 1) -> BenchReport:
+        live_beam: int = 1, denoise: bool = True) -> BenchReport:
     """Live vs. offline captions on continuous speech; ``quick`` uses fewer clips and one run.
+
+    ``denoise`` (the app's default) runs the captions' DeepFilterNet3 on the live chunks (its time counted) and on
+    the offline input, so both read the same audio.
 
     ``clock="wall"`` charges compute as wall time (this machine, its current load included); ``clock="cpu"``
     charges this process's CPU time (the same machine without other load; use ``live_threads=1`` to make it
@@ -139,20 +153,21 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
                          "hearing-assist bench captions" + suffix)
     runs = runs or (1 if quick else 3)
     streams = build_streams(quick)
-    live_engine = WhisperEngine(beam_size=live_beam, cpu_threads=live_threads)
+    live_engine = WhisperEngine(beam_size=live_beam, cpu_threads=live_threads, window_pad_s=LIVE_WINDOW_PAD_S)
     offline_engine = WhisperEngine(beam_size=5, temperatures=(0.0, 0.2, 0.4))
     vad = SileroVad()
     rows = []
     load_before = os.getloadavg()[0]
     for st in streams:
         t0 = time.perf_counter()
-        offline_words = transcribe_offline(st.audio, offline_engine, vad=vad)
+        offline_words = transcribe_offline(denoised(st.audio) if denoise else st.audio, offline_engine, vad=vad)
         offline_s = time.perf_counter() - t0
         w_off = wer(st.reference, " ".join(w.text for w in offline_words))
         per_run = []
         for r in range(runs):
             rec = StreamingRecognizer(live_engine, config, vad=SileroVad())
-            lr: LiveRun = simulate_live(st.audio, rec, chunk_s, clock)
+            den = caption_denoiser(int(chunk_s * SAMPLE_RATE)) if denoise else None
+            lr: LiveRun = simulate_live(st.audio, rec, chunk_s, clock, denoiser=den)
             ls = live_stats(lr, CORES)
             w_live = wer(st.reference, " ".join(w.text for w in lr.committed))
             shown_all = [w for _, u in lr.events for w in (*u.committed, *u.tentative)]
@@ -176,7 +191,8 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
     report.tables["runs"] = rows
     report.data["config"] = {"chunk_s": chunk_s, "step_s": config.step_s, "agreement": config.agreement,
                              "clock": clock, "live_threads": live_threads or default_threads(),
-                             "vad": config.vad.__dict__, "live_beam": live_beam, "offline_beam": 5}
+                             "vad": config.vad.__dict__, "live_beam": live_beam, "offline_beam": 5,
+                             "live_window_pad_s": LIVE_WINDOW_PAD_S, "denoise": denoise}
     report.data["across_runs"] = {
         st.name: {k: summary([r[k] for r in rows if r["signal"] == st.name]) for k in
                   ("display_p50_s", "display_p90_s", "commit_p50_s", "commit_p90_s", "erasure", "cpu_%_of_2_cores")}
@@ -185,8 +201,11 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
     report.data["load_average_1min"] = {"before": load_before, "after": load_after}
     report.notes += [
         f"Data: {streams[0].source}; noisy variant: {streams[1].source}.",
-        f"Engine: Whisper tiny.en, CTranslate2 int8 on CPU (faster-whisper); live beam {live_beam}, offline beam 5 "
-        "with VAD regions and temperature fallback.",
+        f"Engine: Whisper tiny.en, CTranslate2 int8 on CPU (faster-whisper); live beam {live_beam} with the encoder "
+        f"reading the buffer + {LIVE_WINDOW_PAD_S:g} s of silence (full 30 s window again when that decode loops), "
+        "offline beam 5 on the full window with VAD regions and temperature fallback.",
+        "Input: " + ("DeepFilterNet3 at full strength before both live (chunk by chunk, time counted, its delay "
+                     "added to latency) and offline, as the app's captions do." if denoise else "raw audio."),
         "Latency = simulated display/commit time minus the word's end timestamp in the audio (Whisper word "
         "timestamps, about +-0.1 s); clock advances by max(chunk, compute).",
         "Figures are medians over runs; p90 columns are per-run word percentiles.",

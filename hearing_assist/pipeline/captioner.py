@@ -97,19 +97,27 @@ class LiveCaptioner:
             if update is not None:
                 self.model.apply(update)
 
-
     def _make_denoiser(self):
-        from hearing_assist.denoise.factory import create_denoiser
-
-        try:  # the strongest setting: captions are read, not listened to, so artefacts matter less than noise
-            den = create_denoiser("dfn3", strength_db=100.0, fallback_on_error=True)
-            den.prepare(ASR_RATE, CHUNK_IN // 3, 1)
+        try:
+            den = caption_denoiser(CHUNK_IN // 3)
         except Exception as exc:
             self.error = f"Noise reduction for captions is unavailable ({exc}); captioning the raw audio"
             return None
         if den.notice:
             self.error = den.notice
         return den
+
+
+def caption_denoiser(block_size: int):
+    """DeepFilterNet3 at full strength on 16 kHz mono, as captions use it (light backend if libDF fails).
+
+    Full strength because captions are read, not listened to: artefacts matter less than noise.
+    """
+    from hearing_assist.denoise.factory import create_denoiser
+
+    den = create_denoiser("dfn3", strength_db=100.0, fallback_on_error=True)
+    den.prepare(ASR_RATE, block_size, 1)
+    return den
 
 
 def _default_recognizer() -> StreamingRecognizer:

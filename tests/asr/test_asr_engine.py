@@ -1,7 +1,8 @@
 """The real Whisper tiny.en engine (CTranslate2 int8) on real and synthesized speech.
 
-Thresholds were measured on this engine (real clips: 7.3 % WER over 96 words; festival kal_diphone: 3.2 %;
-espeak-ng en-us: 19 %) and given roughly 2x headroom for CPU/library differences.
+Thresholds were measured on this engine (real clips: 7.3 % WER over 96 words; 11 synthesized sentences, 91 words:
+festival kal_diphone 5.5 %, espeak-ng en-us 7.7 %) and given roughly 2x headroom for CPU/library differences (int8
+kernels differ between CPUs: the same festival sentence reads differently on two of our machines).
 """
 
 import shutil
@@ -9,9 +10,11 @@ import shutil
 import numpy as np
 import pytest
 
+from hearing_assist.asr.engine import content_frames, silence_padded
 from hearing_assist.asr.guards import filter_segments
 from hearing_assist.asr.wer import wer
 from hearing_assist.bench import corpus
+from hearing_assist.bench.captions import SYNTH_SENTENCES
 
 from .helpers import need_shared_data, need_synth, silence
 
@@ -19,6 +22,10 @@ REAL_CLIPS = ["cathy_arctic_a0058", "cathy_arctic_a0224", "cathy_arctic_b0264", 
               "ps_librivox_ss01_0880", "arctic_unkA_a0010", "lj_LJ050-0131", "ps_cards_005"]
 SENTENCES = ["The meeting starts at ten in the morning.", "Please pass me the salt and the pepper.",
              "Turn left at the second traffic light.", "My sister bought a new bicycle last week."]
+# a larger set for the WER figures: four sentences are too few (one word is 3 points)
+WER_SENTENCES = SYNTH_SENTENCES + ["Please bring the blue umbrella to the station tomorrow morning.",
+                                   "The children played in the garden after school.",
+                                   "We need more milk, bread and eggs for breakfast."]
 
 
 def test_real_speech_wer(engine):
@@ -33,15 +40,16 @@ def test_real_speech_wer(engine):
     assert total.wer < 0.15, total
 
 
-@pytest.mark.parametrize("voice, limit", [("festival:kal_diphone", 0.12), ("en-us", 0.35)])
+@pytest.mark.parametrize("voice, limit", [("festival:kal_diphone", 0.12), ("en-us", 0.18)])
 def test_synthesized_speech_wer(engine, voice, limit):
     if voice.startswith("festival") and shutil.which("text2wave") is None:
         pytest.skip("festival (text2wave) is not installed")
     need_synth()
     total = None
-    for s in SENTENCES:
+    for s in WER_SENTENCES:
         r = wer(s, engine.transcribe(corpus.synthesize(s, 16000, voice=voice)).text)
         total = r if total is None else total + r
+    assert total.reference_words == 91
     assert total.wer < limit, total
 
 
@@ -65,3 +73,34 @@ def test_silence_yields_no_words_after_guards(engine):
     kept, _ = filter_segments(tr.segments, regions=[])
     assert kept == []
     assert engine.transcribe(silence(0.05)).segments == ()
+
+
+def test_silence_padding_is_the_log_mel_floor():
+    feats = np.random.default_rng(0).uniform(-1.0, 1.5, (80, 250)).astype(np.float32)
+    padded = np.concatenate([feats, np.zeros((80, 2750), np.float32)], axis=1)  # faster-whisper's zero padding
+    assert content_frames(padded) == 250
+    out = silence_padded(padded, 250, 1250)
+    assert out.shape == (80, 1250)
+    np.testing.assert_array_equal(out[:, :250], feats)
+    # Whisper's clamp puts silence 8 log10 units under the loudest bin: (max - 8 + 4) / 4 = max - 2
+    np.testing.assert_allclose(out[:, 250:], feats.max() - 2.0)
+    assert content_frames(np.zeros((80, 3000), np.float32)) == 0
+
+
+def test_short_encoder_window_reads_speech_like_the_full_window(engine):
+    need_synth()
+    from hearing_assist.asr.engine import LIVE_WINDOW_PAD_S
+
+    full, short = None, None
+    try:
+        for s in SENTENCES:
+            x = np.concatenate([silence(0.3), corpus.synthesize(s, 16000, voice="en-us"), silence(0.3)])
+            engine.window_pad_s = None
+            r_full = wer(s, engine.transcribe(x).text)
+            engine.window_pad_s = LIVE_WINDOW_PAD_S
+            r_short = wer(s, engine.transcribe(x).text)
+            full = r_full if full is None else full + r_full
+            short = r_short if short is None else short + r_short
+    finally:
+        engine.window_pad_s = None
+    assert short.errors <= full.errors + 2, (short, full)

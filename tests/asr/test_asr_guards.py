@@ -1,7 +1,7 @@
 """Hallucination guards and LocalAgreement maths (pure functions)."""
 
 from hearing_assist.asr.agreement import after_committed, agreed_prefix
-from hearing_assist.asr.guards import (filter_segments, is_phantom, overlaps_speech, segment_rejected,
+from hearing_assist.asr.guards import (filter_segments, is_phantom, looping, overlaps_speech, segment_rejected,
                                        truncate_repeats)
 from hearing_assist.asr.transcript import Segment, Word
 
@@ -77,3 +77,11 @@ def test_words_written_differently_still_agree():
     assert agreed_prefix([ws("one 2 three"), ws("One two, three.")]) == 3
     assert [w.text for w in after_committed(ws("2 three", start=1.0), ws("one two"), 0.55)] == ["three"]
     assert is_phantom(ws("Um."), no_speech_prob=0.0), "fillers alone are not captioned"
+
+
+def test_looping_segments_are_recognised():
+    w = [Word(f"w{i}", 0.1 * i, 0.1 * i + 0.08, 0.9) for i in range(12)]  # 12 words in 1.2 s: 10 words/s
+    assert looping(Segment("x", 0.0, 1.2, tuple(w), 0.01, -0.2, 1.3))
+    slow = tuple(Word(x.text, 3 * x.start, 3 * x.end, 0.9) for x in w)  # 3.3 words/s: a talker
+    assert not looping(Segment("x", 0.0, 3.6, slow, 0.01, -0.2, 1.3))
+    assert looping(Segment("x", 0.0, 3.6, slow, 0.01, -0.2, 3.1)), "gzip-compressible text is a loop"

@@ -177,3 +177,19 @@ def test_endless_disagreement_is_force_committed_at_the_hard_limit(vad):
     assert rec.stats.forced_commits >= 1 and before_end, "captions must not stall behind an endless utterance"
     assert all(y.start > x.start for x, y in zip(before_end, before_end[1:]))
     assert all(w.end < rec.received_s - 0.9 for w in before_end)
+
+
+def test_audio_already_committed_is_not_heard_again_after_a_pause(vad):
+    # Whisper's last word often ends after the VAD's speech end; the next utterance must not re-read that audio,
+    # or the word's tail comes back as a duplicate ("... the press yard" + "yard").
+    long_script = ["the cat sat on the mat and looked out of the window at the birds"]
+    eng, rec = make(long_script, vad=vad)
+    audio = speech_signal()
+    n = 8000
+    for i in range(0, len(audio), n):
+        u = rec.accept(audio[i:i + n])
+        if u is not None and u.utterance_end:
+            break
+    else:
+        pytest.fail("the pause did not end the utterance")
+    assert rec.buffer_start_s >= min(rec.committed[-1].end, rec.received_s) - 1e-3
