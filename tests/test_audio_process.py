@@ -81,15 +81,18 @@ def test_busy_thread_in_the_app_does_not_cause_dropouts(loopback):
     with audio:
         assert _wait(lambda: audio.stats().blocks > 200)
         time.sleep(1.0)
-        before = audio.stats().xruns
+        start = audio.stats().xruns
+        time.sleep(5.0)
+        idle = audio.stats().xruns - start  # the machine's own scheduling hiccups (a VM's host preempts it)
         worker.start()
         time.sleep(5.0)
         stop.set()
         worker.join()
-        after = audio.stats().xruns
+        busy = audio.stats().xruns - start - idle
     # In-process the same worker causes dozens of xruns in 5 s; the 0-xrun figure over 60 s on a quiet machine is
-    # measured by `hearing-assist bench audio`. Here allow one for other load on a shared CI machine.
-    assert after - before <= 1
+    # measured by `hearing-assist bench audio`. Here the busy 5 s may be no worse than the idle 5 s before it, beyond
+    # noise: on a quiet machine that is at most one xrun; on a VM whose host preempts it, both windows get some.
+    assert busy <= 2 * idle + 1, (busy, idle)
 
 
 def test_listening_chain_is_built_in_the_audio_process_and_tuned_live():
