@@ -25,7 +25,7 @@ def agreed_prefix(hypotheses: Sequence[Sequence[Word]]) -> int:
 
 
 def after_committed(hyp: Sequence[Word], committed: Sequence[Word], committed_end_s: float,
-                    tolerance_s: float = 0.1, max_overlap: int = 5) -> list[Word]:
+                    tolerance_s: float = 0.1, max_overlap: int = 12) -> list[Word]:
     """The part of ``hyp`` (absolute s) that is new: words starting after the committed end, minus a re-recognised
     overlap (the first k words equal to the last k committed words, k <= ``max_overlap``)."""
     new = [w for w in hyp if w.start > committed_end_s - tolerance_s]

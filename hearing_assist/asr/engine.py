@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hearing_assist.asr.guards import looping
+from hearing_assist.asr.guards import looping, repeats_long_phrase
 from hearing_assist.asr.models import CTRANSLATE2, ModelError, ModelRegistry
 from hearing_assist.asr.transcript import Segment, Transcript, Word
 
@@ -25,8 +25,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 class Engine(Protocol):
     """Anything that turns 16 kHz mono float32 audio into a :class:`Transcript`."""
 
-    def transcribe(self, audio_16k: np.ndarray, prompt: str = "") -> Transcript:
-        """Decode ``audio_16k`` (16 kHz mono float32), conditioned on ``prompt`` (previous text)."""
+    def transcribe(self, audio_16k: np.ndarray, prompt: str = "", beam_size: int | None = None,
+                   final: bool = False) -> Transcript:
+        """Decode ``audio_16k`` (16 kHz mono float32), conditioned on ``prompt`` (previous text); ``beam_size``
+        None: the engine's own; ``final``: the words will be committed as they are (worth extra effort)."""
         ...
 
 
@@ -104,14 +106,21 @@ class WhisperEngine:
                                            cpu_threads=cpu_threads or default_threads(), num_workers=1,
                                            local_files_only=True)
 
-    def transcribe(self, audio_16k: np.ndarray, prompt: str = "", beam_size: int | None = None) -> Transcript:
-        """Decode ``audio_16k`` (16 kHz mono float32) with ``prompt`` as previous text; times in s from its start."""
+    def transcribe(self, audio_16k: np.ndarray, prompt: str = "", beam_size: int | None = None,
+                   final: bool = False) -> Transcript:
+        """Decode ``audio_16k`` (16 kHz mono float32) with ``prompt`` as previous text; times in s from its start.
+
+        ``final``: the words are committed without a second look, so a short-window decode that loops is redone on
+        the full window. A tentative decode (``final=False``) is not: the guards drop the looping segment and the
+        next step decodes the audio again anyway (the redo cost ~15 % of live captioning's CPU in noise).
+        """
         t0 = time.perf_counter()
         audio = np.ascontiguousarray(audio_16k, dtype=np.float32)
         if audio.size < SAMPLE_RATE // 10:  # under 0.1 s: nothing Whisper can read, and it pads to 30 s anyway
             return Transcript((), time.perf_counter() - t0)
         segments = self._decode(audio, prompt, beam_size or self.beam_size, self.window_pad_s)
-        if self.window_pad_s is not None and any(looping(s) for s in segments):
+        if final and self.window_pad_s is not None and any(looping(s) or repeats_long_phrase(s.words)
+                                                            for s in segments):
             # A window that ends too close to the speech can make Whisper repeat itself; the full 30 s one rarely
             # does. One extra decode on the few windows that loop keeps their words instead of dropping them.
             self.window_retries += 1

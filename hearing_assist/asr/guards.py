@@ -38,7 +38,12 @@ class GuardConfig:
     max_words_per_s: float = 8.0  # faster than any talker: text invented into a sliver of audio
     max_compression_ratio: float = 2.4  # gzip ratio of a looping segment
     max_ngram_repeats: int = 3  # consecutive repeats of one word kept before the loop is cut ("no no no")
-    max_phrase_repeats: int = 2  # consecutive repeats of a 2-4 word phrase kept (decoder loops repeat phrases)
+    max_phrase_repeats: int = 2  # consecutive repeats of a 2-3 word phrase kept (decoder loops repeat phrases)
+    # A phrase this long said twice in a row is almost always Whisper looping over audio it cannot read (in noise
+    # it repeats a whole clause in place of the next words); talkers repeat short phrases, rarely long ones.
+    long_phrase_words: int = 4
+    max_long_phrase_repeats: int = 1
+    max_phrase_words: int = 12  # longest phrase checked for repeats
     speech_pad_s: float = 0.3  # tolerance on word times vs. VAD speech regions
     phantom_min_probability: float = 0.75  # a phantom phrase survives only if this sure ...
     phantom_max_no_speech: float = 0.2  # ... and this sure it is speech
@@ -88,19 +93,36 @@ def is_phantom(words: Sequence[Word], no_speech_prob: float, cfg: GuardConfig = 
 
 
 def truncate_repeats(words: Sequence[Word], max_repeats: int = 3, max_n: int = 4,
-                     max_phrase_repeats: int | None = None) -> list[Word]:
+                     max_phrase_repeats: int | None = None, long_phrase_words: int | None = None,
+                     max_long_phrase_repeats: int = 1) -> list[Word]:
     """``words`` cut before the first n-gram (n <= ``max_n``) repeated more than allowed in a row: ``max_repeats``
-    for single words, ``max_phrase_repeats`` (default: the same) for phrases of 2 or more words."""
+    for single words, ``max_phrase_repeats`` (default: the same) for phrases of 2 or more words, and
+    ``max_long_phrase_repeats`` for phrases of ``long_phrase_words`` or more (None: no separate limit)."""
     keys = [normalize_key(w.text) for w in words]
     for i in range(len(keys)):
         for n in range(1, max_n + 1):
-            limit = max_repeats if n == 1 or max_phrase_repeats is None else max_phrase_repeats
+            if i + 2 * n > len(keys):
+                break
+            if n == 1 or max_phrase_repeats is None:
+                limit = max_repeats
+            elif long_phrase_words is not None and n >= long_phrase_words:
+                limit = max_long_phrase_repeats
+            else:
+                limit = max_phrase_repeats
             reps = 1
             while keys[i + reps * n: i + (reps + 1) * n] == keys[i: i + n] and i + (reps + 1) * n <= len(keys):
                 reps += 1
             if reps > limit:
                 return list(words[: i + limit * n])
     return list(words)
+
+
+def repeats_long_phrase(words: Sequence[Word], cfg: GuardConfig = GuardConfig()) -> bool:
+    """Whether ``words`` say a phrase of ``cfg.long_phrase_words`` or more words twice in a row (a decoder loop)."""
+    cut = truncate_repeats(words, max_repeats=len(words) + 1, max_n=cfg.max_phrase_words,
+                           max_phrase_repeats=len(words) + 1, long_phrase_words=cfg.long_phrase_words,
+                           max_long_phrase_repeats=cfg.max_long_phrase_repeats)
+    return len(cut) < len(words)
 
 
 def overlaps_speech(word: Word, regions: Sequence[tuple[float, float]], pad_s: float) -> bool:
@@ -128,7 +150,8 @@ def filter_segments(segments: Sequence[Segment], regions: Sequence[tuple[float, 
             dropped.append(f"phantom: {seg.text}")
             continue
         kept.extend(words)
-    loop_free = truncate_repeats(kept, cfg.max_ngram_repeats, max_phrase_repeats=cfg.max_phrase_repeats)
+    loop_free = truncate_repeats(kept, cfg.max_ngram_repeats, cfg.max_phrase_words, cfg.max_phrase_repeats,
+                                 cfg.long_phrase_words, cfg.max_long_phrase_repeats)
     if len(loop_free) < len(kept):
         dropped.append(f"repeats: {' '.join(w.text for w in kept[len(loop_free):])}")
     return loop_free, dropped

@@ -7,7 +7,8 @@ importance for people who rely on the text:
 2. Committed words never change. A word is committed when ``agreement`` consecutive decodes of the growing
    utterance buffer agree on it and everything before it (LocalAgreement-n, Machacek et al. 2023); the rest of
    the latest hypothesis is shown as a tentative tail that may still change.
-3. When the VAD hears a pause of ``vad.min_silence_s`` s the utterance ends and everything heard is committed.
+3. When the VAD hears a pause of ``vad.min_silence_s`` s the utterance ends and everything heard is committed; the
+   words not yet agreed on come from one beam-search decode (``final_beam_size``), the rest stay as they were.
 4. The buffer is trimmed at committed sentence ends when it grows long; committed text before the buffer is the
    decoder's prompt so context survives trimming.
 5. Real time beats completeness of tentative text: when the caller reports a backlog the tentative re-decode is
@@ -56,7 +57,15 @@ class StreamingConfig:
     max_buffer_s: float = 10.0  # trim at a committed sentence end beyond this
     hard_buffer_s: float = 20.0  # beyond this, trim at any committed word or force-commit (endless speech)
     max_backlog_s: float = 2.0  # queued audio beyond this skips tentative decodes
+    # once the VAD has heard this much silence the utterance is probably ending: the tentative decode is skipped,
+    # since the decode at the pause (min_silence_s) hears the same audio with a wider search. Saves ~1 decode in 6.
+    skip_in_silence_s: float = 0.3
     prompt_chars: int = 200  # committed text passed as the decoder prompt
+    # beam for the one decode at a pause that commits the utterance's tail (None: reuse the last greedy decode)
+    final_beam_size: int | None = 5
+    # words the pause commits without agreement are dropped from the utterance's end while Whisper rates them below
+    # this: at the start of noise it tacks on a word it is sure is not there ("Cool." at p = 0.05)
+    final_min_probability: float = 0.1
     tentative_min_probability: float = 0.3  # the tentative tail is shown up to its first word below this
     vad: VadConfig = VadConfig(min_silence_s=0.6)
     guards: GuardConfig = GuardConfig()
@@ -70,6 +79,7 @@ class StreamStats:
     final_decodes: int = 0
     reused_finals: int = 0
     skipped_for_backlog: int = 0
+    skipped_in_silence: int = 0
     forced_commits: int = 0
     compute_s: float = 0.0
     decoded_until_s: list[float] = field(default_factory=list)  # stream time each decode's audio ended at
@@ -137,6 +147,8 @@ class StreamingRecognizer:
         elif self._received_s - self._last_decode_end_s >= self.config.step_s:
             if backlog_s > self.config.max_backlog_s:
                 self.stats.skipped_for_backlog += 1
+            elif self.segmenter.silence_s >= self.config.skip_in_silence_s:
+                self.stats.skipped_in_silence += 1
             else:
                 committed += self._decode_and_commit()
         if committed or self.tentative != old_tentative:
@@ -173,12 +185,13 @@ class StreamingRecognizer:
         return [(s - self._buf_start_s, (e if e is not None else until_s) - self._buf_start_s)
                 for s, e in self._regions]
 
-    def _decode(self, end_s: float) -> list[Word]:
-        """Guarded words (absolute s) of the buffer up to stream time ``end_s``."""
+    def _decode(self, end_s: float, beam_size: int | None = None, final: bool = False) -> list[Word]:
+        """Guarded words (absolute s) of the buffer up to stream time ``end_s``; ``beam_size`` None: the engine's;
+        ``final``: the words are committed as they come (see :meth:`Engine.transcribe`)."""
         n = int(round((end_s - self._buf_start_s) * SAMPLE_RATE))
         audio = self._buf[:max(0, n)]
         t0 = time.perf_counter()
-        tr = self.engine.transcribe(audio, self._prompt())
+        tr = self.engine.transcribe(audio, self._prompt(), beam_size=beam_size, final=final)
         self.stats.compute_s += time.perf_counter() - t0
         self.stats.decodes += 1
         self.stats.decoded_until_s.append(end_s)
@@ -214,14 +227,22 @@ class StreamingRecognizer:
     def _finish_utterance(self, speech_end_s: float) -> list[Word]:
         """Commit everything up to ``speech_end_s`` (s) and drop that audio."""
         end = min(self._received_s, speech_end_s + self.config.end_pad_s)
-        if self._last_decode_end_s >= end and self._last_hyp_all:
+        beam = self.config.final_beam_size
+        if beam and end - max(self._committed_end_s, self._buf_start_s) >= 0.1:
+            # One wider search per utterance for the words not yet agreed on: they are committed now without a
+            # second opinion, and greedy decoding errs most on them. Cheap: once per pause, not per step.
+            hyp = self._decode(end, beam_size=beam, final=True)
+            self.stats.final_decodes += 1
+        elif self._last_decode_end_s >= end and self._last_hyp_all:
             hyp = self._last_hyp_all  # the last tentative decode already heard all of it: no extra compute
             self.stats.reused_finals += 1
         else:
-            hyp = self._decode(end)
+            hyp = self._decode(end, final=True)
             self.stats.final_decodes += 1
-        new = after_committed(hyp, self.committed, self._committed_end_s)
-        done = self._commit([w for w in new if w.start < end])
+        new = [w for w in after_committed(hyp, self.committed, self._committed_end_s) if w.start < end]
+        while new and new[-1].probability < self.config.final_min_probability:
+            self.stats.dropped.append(f"doubtful_tail: {new.pop().text}")
+        done = self._commit(new)
         self._hyps, self._last_hyp_all, self.tentative = [], [], ()
         open_starts = [s for s, e in self._regions if e is None]
         cut = speech_end_s if not open_starts else max(speech_end_s, open_starts[0] - self.config.preroll_s)

@@ -192,7 +192,8 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
     report.data["config"] = {"chunk_s": chunk_s, "step_s": config.step_s, "agreement": config.agreement,
                              "clock": clock, "live_threads": live_threads or default_threads(),
                              "vad": config.vad.__dict__, "live_beam": live_beam, "offline_beam": 5,
-                             "live_window_pad_s": LIVE_WINDOW_PAD_S, "denoise": denoise}
+                             "live_window_pad_s": LIVE_WINDOW_PAD_S, "denoise": denoise,
+                             "final_beam_size": config.final_beam_size, "skip_in_silence_s": config.skip_in_silence_s}
     report.data["across_runs"] = {
         st.name: {k: summary([r[k] for r in rows if r["signal"] == st.name]) for k in
                   ("display_p50_s", "display_p90_s", "commit_p50_s", "commit_p90_s", "erasure", "cpu_%_of_2_cores")}
@@ -202,7 +203,8 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
     report.notes += [
         f"Data: {streams[0].source}; noisy variant: {streams[1].source}.",
         f"Engine: Whisper tiny.en, CTranslate2 int8 on CPU (faster-whisper); live beam {live_beam} with the encoder "
-        f"reading the buffer + {LIVE_WINDOW_PAD_S:g} s of silence (full 30 s window again when that decode loops), "
+        f"reading the buffer + {LIVE_WINDOW_PAD_S:g} s of silence, and beam {config.final_beam_size} for the one "
+        "decode at each pause that commits the utterance's tail (redone on the full 30 s window if it loops), "
         "offline beam 5 on the full window with VAD regions and temperature fallback.",
         "Input: " + ("DeepFilterNet3 at full strength before both live (chunk by chunk, time counted, its delay "
                      "added to latency) and offline, as the app's captions do." if denoise else "raw audio."),

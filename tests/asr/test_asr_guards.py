@@ -1,8 +1,8 @@
 """Hallucination guards and LocalAgreement maths (pure functions)."""
 
 from hearing_assist.asr.agreement import after_committed, agreed_prefix
-from hearing_assist.asr.guards import (filter_segments, is_phantom, looping, overlaps_speech, segment_rejected,
-                                       truncate_repeats)
+from hearing_assist.asr.guards import (filter_segments, is_phantom, looping, overlaps_speech, repeats_long_phrase,
+                                       segment_rejected, truncate_repeats)
 from hearing_assist.asr.transcript import Segment, Word
 
 
@@ -85,3 +85,21 @@ def test_looping_segments_are_recognised():
     slow = tuple(Word(x.text, 3 * x.start, 3 * x.end, 0.9) for x in w)  # 3.3 words/s: a talker
     assert not looping(Segment("x", 0.0, 3.6, slow, 0.01, -0.2, 1.3))
     assert looping(Segment("x", 0.0, 3.6, slow, 0.01, -0.2, 3.1)), "gzip-compressible text is a loop"
+
+
+def test_a_long_phrase_said_twice_is_a_loop_and_is_cut():
+    # Whisper in noise: a clause repeated in place of the words it could not read
+    loop = ws("he knew what to lose he was violating he knew what to lose he was violating and")
+    assert repeats_long_phrase(loop)
+    kept, dropped = filter_segments([Segment("x", 0.0, 9.0, tuple(loop), 0.01, -0.3, 1.6)], regions=None)
+    assert [w.text for w in kept] == "he knew what to lose he was violating".split() and dropped
+    # short phrases and single words may repeat as people do
+    for said in ("a b c a b c", "no no no", "I think, I think it works", "go on go on"):
+        assert not repeats_long_phrase(ws(said)), said
+        assert len(filter_segments([Segment("x", 0.0, 9.0, tuple(ws(said)), 0.01, -0.3, 1.2)])[0]) == len(ws(said))
+
+
+def test_a_long_phrase_heard_again_after_the_commit_is_not_committed_twice():
+    committed = ws("the press yard was full of people")
+    again = ws("the press yard was full of people today", start=committed[-1].end + 0.2)
+    assert [w.text for w in after_committed(again, committed, committed[-1].end)] == ["today"]

@@ -26,10 +26,14 @@ class ScriptedEngine:
         self.p = probability
         self.no_speech_prob = no_speech_prob
         self.calls = []  # (audio seconds, prompt)
+        self.beams = []  # beam_size asked for on each call (None: the engine's own)
+        self.finals = []  # whether each call's words are committed as they come
         self.recognizer = None
 
-    def transcribe(self, audio_16k, prompt=""):
+    def transcribe(self, audio_16k, prompt="", beam_size=None, final=False):
         self.calls.append((len(audio_16k) / 16000, prompt))
+        self.beams.append(beam_size)
+        self.finals.append(final)
         text = self.script[min(len(self.calls), len(self.script)) - 1]
         origin = self.recognizer.buffer_start_s
         words = tuple(Word(t, SPEECH_START + i * WORD_S - origin, SPEECH_START + (i + 1) * WORD_S - 0.05 - origin,
@@ -193,3 +197,62 @@ def test_audio_already_committed_is_not_heard_again_after_a_pause(vad):
     else:
         pytest.fail("the pause did not end the utterance")
     assert rec.buffer_start_s >= min(rec.committed[-1].end, rec.received_s) - 1e-3
+
+
+def test_the_pause_commits_the_tail_from_one_wider_search(vad):
+    # greedy decodes agree on "the cat sat" but flip on the tail until the pause; the one beam decode at the pause
+    # decides the tail, without changing what was committed before
+    class BeamEngine(ScriptedEngine):
+        def transcribe(self, audio_16k, prompt="", beam_size=None, final=False):
+            flip = ["the cat sat on a", "the cat sat in the"][len(self.calls) % 2]
+            self.script = ["the cat", "the cat sat"] + [flip] * 20 if beam_size is None else ["the cat sat on the mat"]
+            return super().transcribe(audio_16k, prompt, beam_size, final)
+
+    eng = BeamEngine([])
+    rec = StreamingRecognizer(eng, StreamingConfig(final_beam_size=5), vad=vad)
+    eng.recognizer = rec
+    updates = stream(rec, speech_signal())
+    assert updates[-1].utterance_end
+    assert eng.beams[-1] == 5 and all(b is None for b in eng.beams[:-1]), eng.beams
+    assert eng.finals[-1] and not any(eng.finals[:-1]), "only the committing decode is final"
+    assert rec.stats.final_decodes == 1
+    before = [w.text for u in updates[:-1] for w in u.committed]
+    assert before == "the cat sat".split(), "only what greedy decodes agreed on is committed before the pause"
+    assert [w.text for w in rec.committed] == "the cat sat on the mat".split()
+
+
+def test_without_a_final_beam_no_decode_asks_for_one(vad):
+    eng, rec = make(SCRIPT, StreamingConfig(final_beam_size=None), vad=vad)
+    stream(rec, speech_signal())
+    assert set(eng.beams) == {None} and rec.stats.reused_finals + rec.stats.final_decodes == 1
+
+
+def test_no_tentative_decode_once_the_pause_has_begun(vad):
+    audio = speech_signal()
+    _, eager = make(SCRIPT, StreamingConfig(skip_in_silence_s=float("inf")), vad=vad)
+    eng, rec = make(SCRIPT, vad=vad)
+    stream(eager, audio, chunk_s=0.1)  # the app's captioner hands over 0.1 s at a time
+    updates = stream(rec, audio, chunk_s=0.1)
+    assert rec.stats.skipped_in_silence >= 1 and eager.stats.skipped_in_silence == 0
+    assert rec.stats.decodes < eager.stats.decodes
+    # the pause decode still hears everything: the same words end up committed
+    assert [w.text for u in updates for w in u.committed] == [w.text for w in eager.committed]
+
+
+def test_a_doubtful_word_at_the_end_of_an_utterance_is_not_committed(vad):
+    # the pause decode tacks a word Whisper itself doubts onto the utterance (noise right after speech)
+    class TailEngine(ScriptedEngine):
+        def transcribe(self, audio_16k, prompt="", beam_size=None, final=False):
+            tr = super().transcribe(audio_16k, prompt, beam_size, final)
+            if not final:
+                return tr
+            seg = tr.segments[0]
+            words = seg.words[:-1] + (Word("cool", seg.words[-1].start, seg.words[-1].end, 0.05),)
+            return Transcript((Segment(seg.text, seg.start, seg.end, words, 0.02, -0.3, 1.2),))
+
+    eng = TailEngine(["the cat", "the cat sat", "the cat sat on the mat", "the cat sat in the hat"] * 5)
+    rec = StreamingRecognizer(eng, StreamingConfig(), vad=vad)
+    eng.recognizer = rec
+    stream(rec, speech_signal())
+    assert eng.finals[-1]
+    assert [w.text for w in rec.committed][-1] != "cool" and any("cool" in d for d in rec.stats.dropped)
