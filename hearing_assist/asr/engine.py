@@ -6,6 +6,7 @@ embedded default. Times in the returned :class:`Transcript` are seconds from the
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Protocol
@@ -61,6 +62,7 @@ def content_frames(features: np.ndarray) -> int:
     return int(nonzero[-1]) + 1 if nonzero.size else 0
 
 
+@functools.cache  # one subclass, however many engines are made
 def _window_model_class():
     from faster_whisper import WhisperModel
 

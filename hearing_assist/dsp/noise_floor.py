@@ -46,7 +46,7 @@ class NoiseFloorTracker:
         self._ring = np.empty((self.parts - 1, rows), np.float32)  # minimum of each finished sub-window
         self._ring_min = np.empty(rows, np.float32)
         self._cur = np.empty(rows, np.float32)  # minimum of the sub-window being filled
-        self.floor_db = np.empty(rows, np.float32)
+        self._floor = np.empty(rows, np.float32)
         self.reset()
 
     def reset(self) -> None:
@@ -54,16 +54,16 @@ class NoiseFloorTracker:
         self._ring.fill(np.inf)
         self._ring_min.fill(np.inf)
         self._cur.fill(np.inf)
-        self.floor_db.fill(np.inf)
+        self._floor.fill(np.inf)
         self._count, self._idx = 0, 0
 
     def update(self, level_db: np.ndarray, frames: int) -> np.ndarray:
-        """Take the current level (dB, rows) at the end of a block of ``frames`` samples; returns the floor (dB)."""
+        """Take the current level (rows; dB or power) after a block of ``frames`` samples; returns the floor."""
         self.observe(level_db, frames)
         return self.floor()
 
     def observe(self, level_db: np.ndarray, frames: int) -> None:
-        """Take the current level (dB, rows) at the end of a block of ``frames`` samples (one minimum per block)."""
+        """Take the current level (rows; dB or power) at the end of a block of ``frames`` samples."""
         np.minimum(self._cur, level_db, out=self._cur)
         self._count += frames
         if self._count >= self._part_len:  # a sub-window is complete: it replaces the oldest one
@@ -74,6 +74,6 @@ class NoiseFloorTracker:
             self._cur[:] = level_db  # the new sub-window starts at the current level
 
     def floor(self) -> np.ndarray:
-        """The floor (dB, rows): the lowest level observed over the window."""
-        np.minimum(self._ring_min, self._cur, out=self.floor_db)
-        return self.floor_db
+        """The floor (rows, in the unit of the levels): the lowest level observed over the window."""
+        np.minimum(self._ring_min, self._cur, out=self._floor)
+        return self._floor

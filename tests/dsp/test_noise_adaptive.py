@@ -104,3 +104,23 @@ def test_insertion_gain_is_verified_with_the_feature_off_and_the_profile_comes_b
     assert all(r["pass"] for r in rows), [r for r in rows if not r["pass"]]
     assert chain.profile == prof
     assert chain.profile == replace(prof, noise_adaptive=True)
+
+
+def test_the_processor_realises_the_raised_knee_of_the_pure_functions():
+    # a steady band level: the floor is that level, so the gain must be the curve's at the knee noise_knee_shift_db
+    # puts it (ties Wdrc's in-place update to the documented maths)
+    from hearing_assist.dsp.compressor import BandCompression, Wdrc
+
+    args = dict(gain_at_knee_db=20.0, knee_db_spl=45.0, ratio=2.0, knee_width_db=0.0, max_gain_db=60.0)
+    level = 60.0
+    for adaptive in (1.0, 0.0):
+        w = Wdrc(BandCompression(**args, expansion_threshold_db_spl=0.0, noise_adaptive=adaptive),
+                 level_offset_db=100.0)
+        w.prepare(FS, BLOCK, 1, 1)
+        out = np.zeros((1, BLOCK), np.float32)
+        for _ in range(3 * FS // BLOCK):
+            w.process_bands(np.full((1, 1, BLOCK), 10 ** ((level - 100.0) / 20), np.float32), out)
+        shift = noise_knee_shift_db(level, 45.0, adaptive)
+        expected = float(static_gain_db(level, **args, knee_shift_db=shift))
+        assert w.current_gains_db()[0, 0] == pytest.approx(expected, abs=0.2), (adaptive, shift)
+    assert expected == pytest.approx(12.5) and float(static_gain_db(level, **args, knee_shift_db=25.0)) == 7.5
