@@ -62,3 +62,17 @@ def private_home(tmp_path, monkeypatch):
     """Every test gets its own data dir so profiles never touch the user's."""
     monkeypatch.setenv("HEARING_ASSIST_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+# Tests that run real PortAudio streams in real time. A VM whose host preempts it for 4-10 ms at a time (seen on
+# the development machine: xruns with no load at all) fails them now and then for reasons outside the app; each
+# gets up to two more tries, and must still pass one of them whole.
+REAL_TIME_MODULES = {"test_audio_process", "test_engine_audio", "test_gui_main_window"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("rerunfailures"):
+        return
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in REAL_TIME_MODULES:
+            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
