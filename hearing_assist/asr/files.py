@@ -16,7 +16,7 @@ from hearing_assist.asr.captions import CaptionModel, CaptionSnapshot
 from hearing_assist.asr.engine import SAMPLE_RATE, Engine, WhisperEngine
 from hearing_assist.asr.export import export
 from hearing_assist.asr.guards import GuardConfig, filter_segments, normalize_key
-from hearing_assist.asr.streaming import StreamingConfig, StreamingRecognizer
+from hearing_assist.asr.streaming import LIVE_CHUNK_S, StreamingConfig, StreamingRecognizer
 from hearing_assist.asr.transcript import CaptionUpdate, Word
 from hearing_assist.asr.vad import SileroVad, VadConfig, speech_regions
 
@@ -98,7 +98,7 @@ class LiveRun:
         return [w for _, u in self.events for w in u.committed]
 
 
-def simulate_live(audio_16k: np.ndarray, recognizer: StreamingRecognizer, chunk_s: float = 0.5,
+def simulate_live(audio_16k: np.ndarray, recognizer: StreamingRecognizer, chunk_s: float = LIVE_CHUNK_S,
                   clock: str = "wall", denoiser=None) -> LiveRun:
     """Stream ``audio_16k`` in ``chunk_s`` s chunks on a simulated clock that advances by max(chunk, compute).
 
@@ -213,7 +213,7 @@ def live_stats(run: LiveRun, cores: int = 2) -> LiveStats:
 
 
 def caption_file_live(path: str | Path, engine: Engine | None = None, config: StreamingConfig = StreamingConfig(),
-                      chunk_s: float = 0.5) -> tuple[CaptionSnapshot, LiveStats]:
+                      chunk_s: float = LIVE_CHUNK_S) -> tuple[CaptionSnapshot, LiveStats]:
     """Caption a recording through the live path in simulated real time; returns captions and latency stats."""
     from hearing_assist.asr.engine import shared_engine
 

@@ -6,7 +6,8 @@ importance for people who rely on the text:
 1. Nothing is decoded while the VAD hears silence (the main guard against invented text), so nothing is shown.
 2. Committed words never change. A word is committed when ``agreement`` consecutive decodes of the growing
    utterance buffer agree on it and everything before it (LocalAgreement-n, Machacek et al. 2023); the rest of
-   the latest hypothesis is shown as a tentative tail that may still change.
+   the latest hypothesis is shown as a tentative tail that may still change. A word Whisper is sure of, well behind
+   the audio's end, that the previous decode heard cut off or not at all is committed by one decode, a step sooner.
 3. When the VAD hears a pause of ``vad.min_silence_s`` s the utterance ends and everything heard is committed; the
    words not yet agreed on come from one beam-search decode (``final_beam_size``), the rest stay as they were.
 4. The buffer is trimmed at committed sentence ends when it grows long; committed text before the buffer is the
@@ -29,6 +30,9 @@ from hearing_assist.asr.transcript import CaptionUpdate, Word
 from hearing_assist.asr.vad import SAMPLE_RATE, SileroVad, VadConfig, VadSegmenter
 
 SENTENCE_END = (".", "?", "!")
+# Times are float s: 12.3 - 11.8 < 0.5. Without a tolerance most 0.5 s steps fed in 0.1 s chunks became 0.6 s.
+STEP_TOLERANCE_S = 1e-6
+LIVE_CHUNK_S = 0.1  # audio the app's caption worker hands over at a time (s); the step decides when to decode
 _TRAILING_PUNCT = ".,?!;:-… "
 
 
@@ -67,6 +71,11 @@ class StreamingConfig:
     # this: at the start of noise it tacks on a word it is sure is not there ("Cool." at p = 0.05)
     final_min_probability: float = 0.1
     tentative_min_probability: float = 0.3  # the tentative tail is shown up to its first word below this
+    # A word is committed by one decode, one step (step_s) sooner, when it ended at least this long before the
+    # audio's end, Whisper is this sure of it (and of every uncommitted word before it) and the previous decode had
+    # no word there or one that its audio's end cut off. None: LocalAgreement only.
+    early_commit_margin_s: float | None = 0.3
+    early_commit_min_probability: float = 0.9
     vad: VadConfig = VadConfig(min_silence_s=0.6)
     guards: GuardConfig = GuardConfig()
 
@@ -81,6 +90,7 @@ class StreamStats:
     skipped_for_backlog: int = 0
     skipped_in_silence: int = 0
     forced_commits: int = 0
+    early_commits: int = 0  # words committed by one decode (early_commit_margin_s)
     compute_s: float = 0.0
     decoded_until_s: list[float] = field(default_factory=list)  # stream time each decode's audio ended at
     dropped: list[str] = field(default_factory=list)
@@ -103,11 +113,13 @@ class StreamingRecognizer:
         self._buf = np.zeros(0, dtype=np.float32)
         self._buf_start_s = 0.0  # stream time of _buf[0]
         self._received_s = 0.0
+        self._received_n = 0  # samples: the time is derived from a count, since sums of 0.1 s chunks drift
         self._regions: list[list[float | None]] = []  # VAD speech [start, end or None] in stream s, in buffer
         self.committed: list[Word] = []
         self._committed_end_s = 0.0
         self._hyps: list[list[Word]] = []  # uncommitted remainders of the last hypotheses (for agreement)
         self._last_decode_end_s = -1.0  # stream time the last decode's audio reached
+        self._prev_decode_end_s = -1.0  # and the one before
         self._last_hyp_all: list[Word] = []  # full guarded hypothesis of the last decode (absolute s)
         self.tentative: tuple[Word, ...] = ()
 
@@ -131,7 +143,8 @@ class StreamingRecognizer:
         """Consume a chunk (16 kHz mono float32); ``backlog_s`` = audio s still queued behind it. None = no change."""
         chunk = np.asarray(chunk_16k, dtype=np.float32).ravel()
         self._buf = np.concatenate([self._buf, chunk])
-        self._received_s += len(chunk) / SAMPLE_RATE
+        self._received_n += len(chunk)
+        self._received_s = self._received_n / SAMPLE_RATE
         old_tentative = self.tentative
         committed: list[Word] = []
         ended = False
@@ -144,7 +157,7 @@ class StreamingRecognizer:
                 ended = True
         if not self.segmenter.in_speech:
             self._trim_silence()
-        elif self._received_s - self._last_decode_end_s >= self.config.step_s:
+        elif self._received_s - self._last_decode_end_s >= self.config.step_s - STEP_TOLERANCE_S:
             if backlog_s > self.config.max_backlog_s:
                 self.stats.skipped_for_backlog += 1
             elif self.segmenter.silence_s >= self.config.skip_in_silence_s:
@@ -197,7 +210,7 @@ class StreamingRecognizer:
         self.stats.decoded_until_s.append(end_s)
         words, dropped = filter_segments(tr.segments, self._regions_rel(end_s), self.config.guards)
         self.stats.dropped += dropped
-        self._last_decode_end_s = end_s
+        self._prev_decode_end_s, self._last_decode_end_s = self._last_decode_end_s, end_s
         return [w.shifted(self._buf_start_s) for w in words]
 
     def _commit(self, words: list[Word]) -> list[Word]:
@@ -217,12 +230,30 @@ class StreamingRecognizer:
             k = agreed_prefix(self._hyps[-(n - 1):] + [new])
         else:
             k = 0
+        agreed, k = k, self._early_commits(new, k)
+        self.stats.early_commits += k - agreed
         done = self._commit(new[:k])
         # Earlier hypotheses lose the committed prefix so all remainders start right after the committed end.
         self._hyps = [h[k:] for h in (self._hyps + [new])[-max(1, n - 1):]]
         self.tentative = displayable_tail(new[k:], self.config.tentative_min_probability)
         done += self._trim_long_buffer()
         return done
+
+    def _early_commits(self, new: list[Word], k: int) -> int:
+        """``k`` (words agreed) extended over words well behind the decoded audio's end that Whisper is sure of
+        (see ``early_commit_margin_s``), where the previous decode had no word or one it heard cut off by the end
+        of its audio. A word the previous decode read differently with all of it heard waits for agreement: that
+        disagreement is the sign of a doubtful word."""
+        c = self.config
+        if c.early_commit_margin_s is None:
+            return k
+        prev = self._hyps[-1] if self._hyps else []
+        cut_off = self._prev_decode_end_s - c.early_commit_margin_s
+        edge = self._last_decode_end_s - c.early_commit_margin_s
+        while (k < len(new) and new[k].end <= edge and new[k].probability >= c.early_commit_min_probability
+               and (k >= len(prev) or prev[k].end > cut_off)):
+            k += 1
+        return k
 
     def _finish_utterance(self, speech_end_s: float) -> list[Word]:
         """Commit everything up to ``speech_end_s`` (s) and drop that audio."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from hearing_assist.asr.engine import LIVE_WINDOW_PAD_S, SAMPLE_RATE, WhisperEngine, default_threads
 from hearing_assist.asr.files import LiveRun, live_stats, simulate_live, transcribe_offline
-from hearing_assist.asr.streaming import StreamingConfig, StreamingRecognizer
+from hearing_assist.asr.streaming import LIVE_CHUNK_S, StreamingConfig, StreamingRecognizer
 from hearing_assist.asr.transcript import Word
 from hearing_assist.asr.vad import SileroVad
 from hearing_assist.asr.wer import wer
@@ -137,7 +137,7 @@ def denoised(audio_16k: np.ndarray) -> np.ndarray:
 
 
 def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = StreamingConfig(),
-        chunk_s: float = 0.5, clock: str = "wall", live_threads: int | None = None,
+        chunk_s: float = LIVE_CHUNK_S, clock: str = "wall", live_threads: int | None = None,
         live_beam: int = 1, denoise: bool = True) -> BenchReport:
     """Live vs. offline captions on continuous speech; ``quick`` uses fewer clips and one run.
 
@@ -193,7 +193,9 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
                              "clock": clock, "live_threads": live_threads or default_threads(),
                              "vad": config.vad.__dict__, "live_beam": live_beam, "offline_beam": 5,
                              "live_window_pad_s": LIVE_WINDOW_PAD_S, "denoise": denoise,
-                             "final_beam_size": config.final_beam_size, "skip_in_silence_s": config.skip_in_silence_s}
+                             "final_beam_size": config.final_beam_size, "skip_in_silence_s": config.skip_in_silence_s,
+                             "early_commit_margin_s": config.early_commit_margin_s,
+                             "early_commit_min_probability": config.early_commit_min_probability}
     report.data["across_runs"] = {
         st.name: {k: summary([r[k] for r in rows if r["signal"] == st.name]) for k in
                   ("display_p50_s", "display_p90_s", "commit_p50_s", "commit_p90_s", "erasure", "cpu_%_of_2_cores")}
@@ -206,10 +208,14 @@ def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = 
         f"reading the buffer + {LIVE_WINDOW_PAD_S:g} s of silence, and beam {config.final_beam_size} for the one "
         "decode at each pause that commits the utterance's tail (redone on the full 30 s window if it loops), "
         "offline beam 5 on the full window with VAD regions and temperature fallback.",
+        "Commits: LocalAgreement-2, plus words committed by one decode when sure (p >= "
+        f"{config.early_commit_min_probability:g}) and >= {config.early_commit_margin_s} s behind the audio's end "
+        "where the previous decode had heard them cut off or not at all.",
         "Input: " + ("DeepFilterNet3 at full strength before both live (chunk by chunk, time counted, its delay "
                      "added to latency) and offline, as the app's captions do." if denoise else "raw audio."),
         "Latency = simulated display/commit time minus the word's end timestamp in the audio (Whisper word "
-        "timestamps, about +-0.1 s); clock advances by max(chunk, compute).",
+        f"timestamps, about +-0.1 s); audio arrives in chunks of {chunk_s:g} s (the app's caption worker hands over "
+        f"{LIVE_CHUNK_S:g} s at a time) and the clock advances by max(chunk, compute).",
         "Figures are medians over runs; p90 columns are per-run word percentiles.",
         "CPU = process CPU time (all threads) / simulated wall time / 2 cores, during live captioning only.",
         f"Machine load (1 min average) {load_before:.1f} before, {load_after:.1f} after: other processes on the "

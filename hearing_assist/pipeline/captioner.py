@@ -15,14 +15,13 @@ from typing import Callable
 import numpy as np
 
 from hearing_assist.asr.captions import CaptionModel
-from hearing_assist.asr.streaming import StreamingRecognizer
+from hearing_assist.asr.streaming import LIVE_CHUNK_S, StreamingRecognizer
 from hearing_assist.audio.ring_buffer import RingBuffer
 from hearing_assist.denoise.streaming import StreamingResampler, design_lowpass
 
 TAP_RATE = 48000
 ASR_RATE = 16000
-CHUNK_IN = 4800  # 100 ms at 48 kHz per resampler step
-FEED_S = 0.1  # audio handed to the recogniser at a time; its own step decides when to decode
+CHUNK_IN = int(round(LIVE_CHUNK_S * TAP_RATE))  # per resampler step and recognizer call: 100 ms at 48 kHz
 
 
 class LiveCaptioner:

@@ -55,7 +55,12 @@ def stream(rec, audio, chunk_s=0.5, backlog_s=0.0):
     return [u for u in updates if u is not None]
 
 
-def make(script, config=StreamingConfig(), vad=None, **kw):
+# Scripted words have fixed times whatever audio the decode was given, so commits by one decode (which judge a
+# word by its distance from the audio's end) are off here and tested on a timeline engine below.
+AGREEMENT_ONLY = StreamingConfig(early_commit_margin_s=None)
+
+
+def make(script, config=AGREEMENT_ONLY, vad=None, **kw):
     eng = ScriptedEngine(script, **kw)
     rec = StreamingRecognizer(eng, config, vad=vad)
     eng.recognizer = rec
@@ -82,7 +87,7 @@ def test_local_agreement_commits_agreed_prefixes_and_never_changes_them(vad):
 
 
 def test_agreement_of_three_commits_later(vad):
-    eng, rec = make(SCRIPT, StreamingConfig(agreement=3), vad=vad)
+    eng, rec = make(SCRIPT, StreamingConfig(agreement=3, early_commit_margin_s=None), vad=vad)
     updates = stream(rec, speech_signal())
     firsts = [i for i, u in enumerate(updates) if u.committed]
     assert [w.text for w in updates[firsts[0]].committed] == ["the"] and firsts[0] == 2
@@ -151,7 +156,7 @@ def long_speech_signal():
 
 def test_long_utterances_are_trimmed_at_committed_sentence_ends(vad):
     sentence = "one two three. four five six. seven eight nine. ten eleven twelve. " * 2
-    eng, rec = make([sentence.strip()], StreamingConfig(max_buffer_s=3.0), vad=vad)
+    eng, rec = make([sentence.strip()], StreamingConfig(max_buffer_s=3.0, early_commit_margin_s=None), vad=vad)
     audio = long_speech_signal()
     starts = []
     n = 8000
@@ -170,7 +175,8 @@ def test_long_utterances_are_trimmed_at_committed_sentence_ends(vad):
 def test_endless_disagreement_is_force_committed_at_the_hard_limit(vad):
     a = " ".join(f"a{i}" for i in range(30))
     b = " ".join(f"b{i}" for i in range(30))
-    eng, rec = make([a, b] * 50, StreamingConfig(max_buffer_s=3.0, hard_buffer_s=4.0), vad=vad)
+    eng, rec = make([a, b] * 50, StreamingConfig(max_buffer_s=3.0, hard_buffer_s=4.0, early_commit_margin_s=None),
+                    vad=vad)
     audio = long_speech_signal()
     n = 8000
     before_end = []
@@ -209,7 +215,7 @@ def test_the_pause_commits_the_tail_from_one_wider_search(vad):
             return super().transcribe(audio_16k, prompt, beam_size, final)
 
     eng = BeamEngine([])
-    rec = StreamingRecognizer(eng, StreamingConfig(final_beam_size=5), vad=vad)
+    rec = StreamingRecognizer(eng, StreamingConfig(final_beam_size=5, early_commit_margin_s=None), vad=vad)
     eng.recognizer = rec
     updates = stream(rec, speech_signal())
     assert updates[-1].utterance_end
@@ -222,14 +228,23 @@ def test_the_pause_commits_the_tail_from_one_wider_search(vad):
 
 
 def test_without_a_final_beam_no_decode_asks_for_one(vad):
-    eng, rec = make(SCRIPT, StreamingConfig(final_beam_size=None), vad=vad)
+    eng, rec = make(SCRIPT, StreamingConfig(final_beam_size=None, early_commit_margin_s=None), vad=vad)
     stream(rec, speech_signal())
     assert set(eng.beams) == {None} and rec.stats.reused_finals + rec.stats.final_decodes == 1
 
 
+def test_speech_fed_in_small_chunks_is_decoded_every_step(vad):
+    # the app hands over 0.1 s at a time; float sums of 0.1 s once made most 0.5 s steps 0.6 s long
+    eng, rec = make(SCRIPT, vad=vad)
+    stream(rec, long_speech_signal(), chunk_s=0.1)
+    tentative = [t for t, final in zip(rec.stats.decoded_until_s, eng.finals) if not final]
+    assert len(tentative) >= 10
+    np.testing.assert_allclose(np.diff(tentative), 0.5, atol=1e-6)
+
+
 def test_no_tentative_decode_once_the_pause_has_begun(vad):
     audio = speech_signal()
-    _, eager = make(SCRIPT, StreamingConfig(skip_in_silence_s=float("inf")), vad=vad)
+    _, eager = make(SCRIPT, StreamingConfig(skip_in_silence_s=float("inf"), early_commit_margin_s=None), vad=vad)
     eng, rec = make(SCRIPT, vad=vad)
     stream(eager, audio, chunk_s=0.1)  # the app's captioner hands over 0.1 s at a time
     updates = stream(rec, audio, chunk_s=0.1)
@@ -251,8 +266,81 @@ def test_a_doubtful_word_at_the_end_of_an_utterance_is_not_committed(vad):
             return Transcript((Segment(seg.text, seg.start, seg.end, words, 0.02, -0.3, 1.2),))
 
     eng = TailEngine(["the cat", "the cat sat", "the cat sat on the mat", "the cat sat in the hat"] * 5)
-    rec = StreamingRecognizer(eng, StreamingConfig(), vad=vad)
+    rec = StreamingRecognizer(eng, AGREEMENT_ONLY, vad=vad)
     eng.recognizer = rec
     stream(rec, speech_signal())
     assert eng.finals[-1]
     assert [w.text for w in rec.committed][-1] != "cool" and any("cool" in d for d in rec.stats.dropped)
+
+
+class TimelineEngine:
+    """Whisper on a fixed timeline of words (stream s): a decode returns the words its audio has reached; one the
+    audio's end cuts off comes back misread (its first two letters) and ending there. ``misread`` maps a word's
+    index to (text, probability) for the first decode that hears all of it with ``margin_s`` s of audio after."""
+
+    def __init__(self, timeline, misread=None, margin_s=0.3):
+        self.timeline, self.misread, self.margin_s = timeline, dict(misread or {}), margin_s
+        self.recognizer = None
+
+    def transcribe(self, audio_16k, prompt="", beam_size=None, final=False):
+        origin = self.recognizer.buffer_start_s
+        audio_end = origin + len(audio_16k) / 16000
+        words = []
+        for i, (text, start, end, p) in enumerate(self.timeline):
+            if start >= audio_end or end <= origin:
+                continue
+            if end > audio_end:
+                text, end = text[:2], audio_end
+            elif i in self.misread and end <= audio_end - self.margin_s:
+                text, p = self.misread.pop(i)
+            words.append(Word(text, start - origin, end - origin, p))
+        if not words:
+            return Transcript(())
+        return Transcript((Segment(" ".join(w.text for w in words), words[0].start, words[-1].end, tuple(words),
+                                   0.02, -0.3, 1.2),))
+
+
+TIMELINE_WORDS = "the cat sat on the mat and looked out of the window at the birds in the garden".split()
+
+
+def _commits(config, vad, doubtful=(), misread=None):
+    """Committed words and, for each, the index of the update that committed it (timeline words 0.4 s apart;
+    those in ``doubtful`` at p = 0.5, the rest at 0.95)."""
+    timeline = [(t, SPEECH_START + 0.4 * i, SPEECH_START + 0.4 * i + 0.35, 0.5 if i in doubtful else 0.95)
+                for i, t in enumerate(TIMELINE_WORDS)]
+    engine = TimelineEngine(timeline, misread)
+    rec = StreamingRecognizer(engine, config, vad=vad)
+    engine.recognizer = rec
+    updates = stream(rec, long_speech_signal(), chunk_s=0.1)  # speech all along the timeline: no pause in it
+    return [w.text for w in rec.committed], [i for i, u in enumerate(updates) for _ in u.committed]
+
+
+def test_a_sure_word_well_behind_the_audio_end_is_committed_by_one_decode(vad):
+    words, early = _commits(StreamingConfig(), vad)
+    same, late = _commits(AGREEMENT_ONLY, vad)
+    assert words == same and words[:-1] == TIMELINE_WORDS[:len(words) - 1]
+    assert all(e <= a for e, a in zip(early, late)), "no word comes later"
+    assert sum(e < a for e, a in zip(early, late)) >= 2, "some come one decode sooner"
+
+
+def test_a_doubtful_word_waits_for_agreement(vad):
+    _, early = _commits(StreamingConfig(), vad)
+    _, late = _commits(AGREEMENT_ONLY, vad)
+    sooner = [i for i, (e, a) in enumerate(zip(early, late)) if e < a]
+    _, unsure = _commits(StreamingConfig(), vad, doubtful=sooner)
+    assert [unsure[i] for i in sooner] == [late[i] for i in sooner]
+
+
+def test_a_word_the_last_decode_read_differently_waits_for_agreement(vad):
+    # "mat" comes at least one decode sooner when sure. Now the decode that first hears all of it reads "map" (unsure, so
+    # not committed); the next reads "mat", sure and well behind the end, but the two disagree on a word both heard
+    # whole: it is committed only when a third decode agrees.
+    mat = TIMELINE_WORDS.index("mat")
+    _, early = _commits(StreamingConfig(), vad)
+    _, late = _commits(AGREEMENT_ONLY, vad)
+    assert early[mat] < late[mat]
+    words, misread = _commits(StreamingConfig(), vad, misread={mat: ("map", 0.5)})
+    _, misread_agreed = _commits(AGREEMENT_ONLY, vad, misread={mat: ("map", 0.5)})
+    assert words[mat] == "mat"
+    # a third decode: later than "mat" agreed on without the misreading, as late as LocalAgreement alone
+    assert misread[mat] == misread_agreed[mat] > late[mat]
