@@ -121,8 +121,8 @@ def static_gain_db(level_db_spl, gain_at_knee_db, knee_db_spl, ratio, knee_width
     soft = np.where(w > 0, slope * np.square(np.clip(d + half, 0, None)) / (2 * np.where(w > 0, w, 1.0)), 0.0)
     above = slope * d
     g = gain_at_knee_db + np.where(d >= half, above, np.where(d <= -half, 0.0, soft))
-    g = g + np.where(L < expansion_threshold_db_spl,
-                     (1.0 / np.asarray(expansion_ratio, float) - 1.0) * (L - expansion_threshold_db_spl), 0.0)
+    # below TE only; min(.., 0) rather than np.where, which would also evaluate 0 x inf for TE = -inf (no gate)
+    g = g + (1.0 / np.asarray(expansion_ratio, float) - 1.0) * np.minimum(L - expansion_threshold_db_spl, 0.0)
     return np.clip(g, MIN_GAIN_DB, max_gain_db)
 
 
