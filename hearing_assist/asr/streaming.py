@@ -112,8 +112,7 @@ class StreamingRecognizer:
         self.stats = StreamStats()
         self._buf = np.zeros(0, dtype=np.float32)
         self._buf_start_s = 0.0  # stream time of _buf[0]
-        self._received_s = 0.0
-        self._received_n = 0  # samples: the time is derived from a count, since sums of 0.1 s chunks drift
+        self._received_n = 0  # samples: time is derived from a count, since sums of 0.1 s chunks drift
         self._regions: list[list[float | None]] = []  # VAD speech [start, end or None] in stream s, in buffer
         self.committed: list[Word] = []
         self._committed_end_s = 0.0
@@ -132,7 +131,7 @@ class StreamingRecognizer:
     @property
     def received_s(self) -> float:
         """Stream time in s up to which audio has been received."""
-        return self._received_s
+        return self._received_n / SAMPLE_RATE
 
     @property
     def in_speech(self) -> bool:
@@ -144,7 +143,6 @@ class StreamingRecognizer:
         chunk = np.asarray(chunk_16k, dtype=np.float32).ravel()
         self._buf = np.concatenate([self._buf, chunk])
         self._received_n += len(chunk)
-        self._received_s = self._received_n / SAMPLE_RATE
         old_tentative = self.tentative
         committed: list[Word] = []
         ended = False
@@ -157,7 +155,7 @@ class StreamingRecognizer:
                 ended = True
         if not self.segmenter.in_speech:
             self._trim_silence()
-        elif self._received_s - self._last_decode_end_s >= self.config.step_s - STEP_TOLERANCE_S:
+        elif self.received_s - self._last_decode_end_s >= self.config.step_s - STEP_TOLERANCE_S:
             if backlog_s > self.config.max_backlog_s:
                 self.stats.skipped_for_backlog += 1
             elif self.segmenter.silence_s >= self.config.skip_in_silence_s:
@@ -165,7 +163,7 @@ class StreamingRecognizer:
             else:
                 committed += self._decode_and_commit()
         if committed or self.tentative != old_tentative:
-            return CaptionUpdate(tuple(committed), self.tentative, self._received_s, ended)
+            return CaptionUpdate(tuple(committed), self.tentative, self.received_s, ended)
         return None
 
     def flush(self) -> CaptionUpdate | None:
@@ -173,11 +171,11 @@ class StreamingRecognizer:
         if not self._regions or self._regions[-1][1] is not None:
             if not self.tentative:
                 return None
-        end = self._received_s
+        end = self.received_s
         if self._regions and self._regions[-1][1] is None:
             self._regions[-1][1] = end
         committed = self._finish_utterance(end)
-        return CaptionUpdate(tuple(committed), (), self._received_s, True)
+        return CaptionUpdate(tuple(committed), (), self.received_s, True)
 
     # ------------------------------------------------------------------ policy
     def _prompt(self) -> str:
@@ -220,7 +218,7 @@ class StreamingRecognizer:
         return words
 
     def _decode_and_commit(self) -> list[Word]:
-        hyp = self._decode(self._received_s)
+        hyp = self._decode(self.received_s)
         self._last_hyp_all = hyp
         new = after_committed(hyp, self.committed, self._committed_end_s)
         n = self.config.agreement
@@ -257,7 +255,7 @@ class StreamingRecognizer:
 
     def _finish_utterance(self, speech_end_s: float) -> list[Word]:
         """Commit everything up to ``speech_end_s`` (s) and drop that audio."""
-        end = min(self._received_s, speech_end_s + self.config.end_pad_s)
+        end = min(self.received_s, speech_end_s + self.config.end_pad_s)
         beam = self.config.final_beam_size
         if beam and end - max(self._committed_end_s, self._buf_start_s) >= 0.1:
             # One wider search per utterance for the words not yet agreed on: they are committed now without a
@@ -279,19 +277,19 @@ class StreamingRecognizer:
         cut = speech_end_s if not open_starts else max(speech_end_s, open_starts[0] - self.config.preroll_s)
         # Whisper often places the last word's end after the VAD's speech end; audio already committed must not be
         # heard again by the next utterance's decodes, or its tail comes back as a duplicated word.
-        cut = max(cut, min(self._committed_end_s, open_starts[0] if open_starts else self._received_s))
-        self._drop_before(min(cut, self._received_s))
+        cut = max(cut, min(self._committed_end_s, open_starts[0] if open_starts else self.received_s))
+        self._drop_before(min(cut, self.received_s))
         return done
 
     def _trim_silence(self) -> None:
         # Keep enough audio for the VAD's late speech start (min_speech_s) plus the pre-roll.
         keep = self.config.preroll_s + self.config.vad.min_speech_s + 0.1
-        self._drop_before(max(self._buf_start_s, self._received_s - keep))
+        self._drop_before(max(self._buf_start_s, self.received_s - keep))
         self._hyps, self._last_hyp_all = [], []
 
     def _trim_long_buffer(self) -> list[Word]:
         c = self.config
-        length = self._received_s - self._buf_start_s
+        length = self.received_s - self._buf_start_s
         if length <= c.max_buffer_s:
             return []
         in_buf = []  # committed words still inside the buffer, oldest first (walk back: sessions get long)
@@ -307,7 +305,7 @@ class StreamingRecognizer:
             else:
                 # Nothing agreed for hard_buffer_s: commit the tentative words that are well behind the edge.
                 pending = self._hyps[-1] if self._hyps else []
-                forced = [w for w in pending if w.end < self._received_s - 1.0]
+                forced = [w for w in pending if w.end < self.received_s - 1.0]
                 self.stats.forced_commits += 1
                 self._commit(forced)
                 self._hyps = [pending[len(forced):]]

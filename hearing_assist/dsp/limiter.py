@@ -109,14 +109,11 @@ class PeakLimiter:
         # per sub-block ln gain (<= 0), then the linear gain; row 0 holds the release state: the ln gain of the
         # last finished sub-block before this block's
         self._q = np.zeros((subs + 1, channels), f32)
-        self._m = 0  # sub-blocks the last block computed (0: idle)
         # release: 20 dB recovered in release_ms, as ln-amplitude per sub-block
         rate = 20.0 * NEPER_PER_DB * SUB / (self.release_ms * 1e-3 * sample_rate)
         self._ramp = (rate * np.arange(0, subs + 1, dtype=float)).astype(f32)[:, None]
         self._neg_ramp = -self._ramp
-        # a sample's hold gain is its sub-block's gain, and the box average over D + 1 samples: as matrices
-        r = np.arange(rows)
-        self._expand = (r[:, None] // SUB == np.arange(subs)[None, :]).astype(f32)  # (rows, subs)
+        # the box average over D + 1 samples, as a matrix
         k, i = np.arange(D + n)[None, :], np.arange(n)[:, None]
         self._box = (((k >= i) & (k <= i + D)) / (D + 1)).astype(f32)  # (n, D + n)
         self._gain = np.zeros((n, channels), f32)
@@ -155,7 +152,7 @@ class PeakLimiter:
         self._hbuf.fill(1.0)
         self._q.fill(0.0)
         self._idle = True  # no gain reduction anywhere in the delay line
-        self._m = 0
+        self._m = 0  # sub-blocks the last block computed (0: idle)
         self._front = self._keep  # history rows in front of the next block (keep + the stream's grid phase)
 
     def process(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -213,7 +210,9 @@ class PeakLimiter:
             self._q[0] = g[done - first]
         self._m = m
         np.exp(q, out=q)
-        np.matmul(self._expand[:end - first * SUB, :m], q, out=hb[first * SUB:end])
+        # each sample's hold gain is its sub-block's (written up to the sub-block's end: the rows past this block
+        # are recomputed with the next one)
+        hb[first * SUB:subs * SUB].reshape(m, SUB, self.channels)[...] = q[:, None, :]
         gain = self._gain[:n]
         np.matmul(self._box[:n, :D + n], hb[P - D:end], out=gain)
         np.multiply(self._xbuf[P - D:P - D + n], gain, out=out)
