@@ -331,6 +331,9 @@ class FittingScreen(QWidget):
         self.results.setHorizontalHeaderLabels(["Band", "Input", "Target", "Achieved", "Difference", "Tolerance",
                                                 "Result"])
         self.results.setAccessibleName("Verification results per band")
+        self.results.setToolTip("Measured with steady speech-shaped noise. A compressor gives steady noise more gain "
+                                "than speech (whose loud moments carry its power), so Achieved is the measured gain "
+                                "less that known difference: the gain speech gets, compared with the speech target.")
         self.results.verticalHeader().setVisible(False)
         self.results.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
