@@ -81,6 +81,28 @@ def _window_model_class():
             frames = WINDOW_FRAMES if self.pad_frames is None else min(WINDOW_FRAMES, content + self.pad_frames)
             return super().encode(silence_padded(features, content, frames))
 
+        def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration,
+                                          seek):
+            """One window per decode when the window holds all the audio (the live buffer).
+
+            faster-whisper decodes again from the last timestamp or word end when a window does not end on a
+            lone timestamp: right for a long file, whose next window holds more audio. A live buffer has no more,
+            and its end is mid-sentence nearly every step: the second window read the last 20-140 ms (or the
+            unfinished sentence again, with less context) at the cost of a whole decode, and on those scraps
+            Whisper invents text. So the unfinished tail is kept as a segment ending at the audio's end.
+            """
+            segments, next_seek, single_ending = super()._split_segments_by_timestamps(
+                tokenizer, tokens, time_offset, segment_size, segment_duration, seek)
+            if self.pad_frames is None or segment_size >= self.feature_extractor.nb_max_frames:
+                return segments, next_seek, single_ending
+            pairs = [i for i in range(1, len(tokens))
+                     if tokens[i] >= tokenizer.timestamp_begin and tokens[i - 1] >= tokenizer.timestamp_begin]
+            tail = tokens[pairs[-1]:] if pairs and not single_ending else []
+            if any(t < tokenizer.eot for t in tail):  # words after the last segment boundary
+                start = time_offset + (tail[0] - tokenizer.timestamp_begin) * self.time_precision
+                segments.append(dict(seek=seek, start=start, end=time_offset + segment_duration, tokens=tail))
+            return segments, seek + segment_size, True
+
     return WindowedWhisperModel
 
 

@@ -104,3 +104,54 @@ def test_short_encoder_window_reads_speech_like_the_full_window(engine):
     finally:
         engine.window_pad_s = None
     assert short.errors <= full.errors + 2, (short, full)
+
+
+def _count_encodes(engine):
+    """Wrap the real model's encoder to count its calls (it still runs); returns the list it appends to."""
+    calls = []
+    encode = engine.model.encode
+
+    def counted(features):
+        calls.append(features.shape[-1])
+        return encode(features)
+
+    engine.model.encode = counted
+    return calls, encode
+
+
+def test_live_window_decodes_once_with_the_committed_text_as_prompt_and_keeps_the_last_words(engine):
+    """Live decodes carry the committed text as prompt; Whisper then ends its output without a lone closing
+    timestamp, and faster-whisper decoded the last word's end onwards again: a whole second (or third) decode for
+    the last tens of ms, where Whisper invents text. Now one encoder pass per decode, words up to the buffer's end."""
+    need_synth()
+    from hearing_assist.asr.engine import LIVE_WINDOW_PAD_S
+
+    prompt = "The meeting starts at ten in the morning."
+    x = np.concatenate([silence(0.3), corpus.synthesize("Please pass me the salt and the pepper.", 16000,
+                                                        voice="en-us")])
+    calls, encode = _count_encodes(engine)
+    engine.window_pad_s = LIVE_WINDOW_PAD_S
+    try:
+        results = [(n, engine.transcribe(x[:n], prompt=prompt)) for n in (int(f * len(x)) for f in (0.6, 0.8, 1.0))]
+    finally:
+        engine.window_pad_s = None
+        engine.model.encode = encode
+    assert len(calls) == 3, calls
+    for n, t in results:
+        assert t.words and t.words[-1].end >= n / 16000 - 0.8, (n / 16000, t)
+    assert wer("please pass me the salt and the pepper", results[-1][1].text).errors <= 2, results[-1][1].text
+
+
+def test_a_long_file_still_decodes_window_after_window(engine):
+    """Outside the live window (offline, full 30 s windows) audio longer than a window is read to the end."""
+    need_synth()
+    parts = [corpus.synthesize(s, 16000, voice="en-us") for s in SENTENCES]
+    x = np.concatenate([np.concatenate([p, silence(1.0)]) for p in parts * 4])[:16000 * 40]
+    assert len(x) > 16000 * 32
+    calls, encode = _count_encodes(engine)
+    try:
+        t = engine.transcribe(x)
+    finally:
+        engine.model.encode = encode
+    assert len(calls) >= 2
+    assert t.words and t.words[-1].end > 30.0, t.words[-3:]
