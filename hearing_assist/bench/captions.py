@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hearing_assist.asr.engine import LIVE_WINDOW_PAD_S, SAMPLE_RATE, WhisperEngine, default_threads
+from hearing_assist.asr.engine import LIVE_BEAM_SIZE, LIVE_WINDOW_PAD_S, SAMPLE_RATE, WhisperEngine, default_threads
 from hearing_assist.asr.files import LiveRun, live_stats, simulate_live, transcribe_offline
 from hearing_assist.asr.streaming import LIVE_CHUNK_S, StreamingConfig, StreamingRecognizer
 from hearing_assist.asr.transcript import Word
@@ -138,7 +138,7 @@ def denoised(audio_16k: np.ndarray) -> np.ndarray:
 
 def run(quick: bool = False, runs: int | None = None, config: StreamingConfig = StreamingConfig(),
         chunk_s: float = LIVE_CHUNK_S, clock: str = "wall", live_threads: int | None = None,
-        live_beam: int = 1, denoise: bool = True) -> BenchReport:
+        live_beam: int = LIVE_BEAM_SIZE, denoise: bool = True) -> BenchReport:
     """Live vs. offline captions on continuous speech; ``quick`` uses fewer clips and one run.
 
     ``denoise`` (the app's default) runs the captions' DeepFilterNet3 on the live chunks (its time counted) and on
