@@ -61,7 +61,18 @@ def run(quick: bool = False) -> BenchReport:
     rng = np.random.default_rng(0)
     x = (0.05 * rng.standard_normal((FS, 2))).astype(np.float32)
     runs, blocks = (3, 300) if quick else (7, 1000)
-    t = time_chain(chain, x, runs, blocks)
+    # the MPO limiter's full path (gain reduction active): loud input into a low MPO
+    loud = AmplificationProfile(Audiogram.from_thresholds(N3, N3), limits=default_limits(8, 60.0, 80.0))
+    lchain = HearingChain(loud)
+    lchain.prepare(FS, BLOCK, 2)
+    # the two chains' runs alternate, so a slow spell of this shared machine hits both alike (timed one after the
+    # other, the idle chain once measured 3.3 % and the limiting one, which does strictly more, 2.8 %)
+    t, tl = {}, {}
+    loud_x = (8 * x).astype(np.float32)
+    for _ in range(runs):
+        for acc, (c, sig) in ((t, (chain, x)), (tl, (lchain, loud_x))):
+            for k, v in time_chain(c, sig, 1, blocks).items():
+                acc.setdefault(k, []).extend(v)
     med, p90, ratio = summary(t["median_us"])["median"], summary(t["p90_us"])["median"], summary(
         t["ratio_to_sosfilt"])["median"]
     detail = f"{chain.bank.n_bands} bands, stereo, {FS} Hz, block {BLOCK}; median of {runs} run medians"
@@ -71,11 +82,6 @@ def run(quick: bool = False) -> BenchReport:
             f"{p90:.1f} us/block; median over runs of each run's p90")
     rep.add("chain cost / one plain sosfilt call on the same block", ratio, "x", "", None,
             "machine-independent-ish comparison figure")
-    # the MPO limiter's full path (gain reduction active): loud input into a low MPO
-    loud = AmplificationProfile(Audiogram.from_thresholds(N3, N3), limits=default_limits(8, 60.0, 80.0))
-    lchain = HearingChain(loud)
-    lchain.prepare(FS, BLOCK, 2)
-    tl = time_chain(lchain, (8 * x).astype(np.float32), runs, blocks)
     lmed, lp90 = summary(tl["median_us"])["median"], summary(tl["p90_us"])["median"]
     rep.add("chain cost with the MPO limiter reducing gain, median", _pct(lmed), "% of one core",
             f"<= {BUDGET_PCT:g}", _pct(lmed) <= BUDGET_PCT, f"{lmed:.1f} us/block (p90 {lp90:.1f} us)")

@@ -8,7 +8,8 @@ Systems, each fed the same input (speech at 65 dB SPL, clean or with real noise 
   0.1, attack 50 ms, release 1000 ms, 64 ms RMS window) then ``tanh`` soft clip, all in Clarity's level convention
   (RMS 1 = 100 dB SPL, as its HASPI evaluation uses);
 * ``ours``: :class:`~hearing_assist.dsp.hearing_chain.HearingChain` with the default profile for the audiogram
-  (NAL-R, conversation preset, default limits), at the app's default calibration.
+  (NAL-R, conversation preset, default limits), at the app's default calibration; ``ours, noisy place``: the same
+  with the caregiver's *Noisy place* preset (a check that the preset for noise does not cost intelligibility).
 
 HASPI v2 (Kates & Arehart 2021, pyclarity ``clarity.evaluator.haspi.haspi_v2``) compares each output with the
 clean speech at 65 dB SPL as the normal-hearing reference, for the listener's audiogram. Levels: ``level1`` is the
@@ -47,7 +48,7 @@ STANDARD_AUDIOGRAMS = {
 HASPI_HZ = (250, 500, 1000, 2000, 4000, 6000)
 CLIP_PREFIXES = ("cathy_arctic_a", "arctic_unk", "lj_", "ps_librivox", "cathy_arctic_b", "jfk", "srlib")
 NOISES = ("cafe_noisereduce", "street_dcase", "dishes_speechcommands")
-SYSTEMS = ("unprocessed", "clarity baseline", "ours")
+SYSTEMS = ("unprocessed", "clarity baseline", "ours", "ours, noisy place")
 
 
 def available() -> str | None:
@@ -95,9 +96,10 @@ def clarity_baseline(x: np.ndarray, thresholds: dict, calibration: Calibration) 
     return np.tanh(y) / to_clarity
 
 
-def ours(x: np.ndarray, thresholds: dict, calibration: Calibration) -> np.ndarray:
-    """Our hearing chain (default profile for the audiogram, both ears alike) on mono ``x``."""
-    prof = AmplificationProfile(Audiogram.from_thresholds(thresholds, thresholds), calibration=calibration)
+def ours(x: np.ndarray, thresholds: dict, calibration: Calibration, preset: str = "conversation") -> np.ndarray:
+    """Our hearing chain (default profile for the audiogram with ``preset``, both ears alike) on mono ``x``."""
+    prof = AmplificationProfile(Audiogram.from_thresholds(thresholds, thresholds), calibration=calibration,
+                                preset=preset)
     return Chain([HearingChain(prof)])(x.astype(np.float32), FS, block_size=128).astype(float)
 
 
@@ -125,7 +127,8 @@ def _score_clip(args: tuple) -> list[dict]:
     for cond, x in (("clean", s), (f"noise {SNR_DB:g} dB SNR", noisy)):
         for name, thr in STANDARD_AUDIOGRAMS.items():
             outs = {"unprocessed": x, "clarity baseline": clarity_baseline(x, thr, calibration),
-                    "ours": ours(x, thr, calibration)}
+                    "ours": ours(x, thr, calibration),
+                    "ours, noisy place": ours(x, thr, calibration, preset="noisy")}
             row = {"clip": clip.id, "noise": noise_id if cond != "clean" else "", "audiogram": name,
                    "condition": cond}
             row.update({k: haspi(s, y, thr, calibration) for k, y in outs.items()})

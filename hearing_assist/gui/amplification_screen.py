@@ -28,7 +28,7 @@ PRESET_ORDER = ("quiet", "conversation", "noisy", "tv", "music")
 PRESET_HINTS = {
     "quiet": "More gain for soft voices in a quiet room.",
     "conversation": "Your prescription as fitted by the audiologist.",
-    "noisy": "Less low-pitched rumble so voices stand out in noise.",
+    "noisy": "Steady background noise is not amplified; voices keep their full tone.",
     "tv": "Clearer dialogue; loud adverts and quiet speech evened out.",
     "music": "Fuller, more natural sound with less compression.",
 }
