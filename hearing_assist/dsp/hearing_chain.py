@@ -7,6 +7,7 @@ a 1-channel chain uses the left ear's fitting). Follows the block-processor life
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -130,7 +131,7 @@ def compression_for(profile: AmplificationProfile, offsets_db: np.ndarray, chann
                              for lv in (50.0, 65.0, 80.0))
             cr = 1.0 / (1.0 + np.clip((m80 - m50) / 30.0, -0.8, 1.0 / MIN_RATIO - 1.0))
             g65 = np.minimum(m65, gmax)
-        gk = g65 + (1.0 - 1.0 / cr) * (65.0 + offsets_db - tk)
+        gk = _gain_at_knee_db(g65, cr, tk, offsets_db)
         for k, v in zip(cols, (gk, tk, cr, te, gmax)):
             cols[k].append(np.broadcast_to(v, offsets_db.shape))
     st = {k: np.stack(v, axis=1) for k, v in cols.items()}
@@ -141,10 +142,15 @@ def compression_for(profile: AmplificationProfile, offsets_db: np.ndarray, chann
                            noise_adaptive=1.0 if profile.noise_adaptive else 0.0)
 
 
+def _gain_at_knee_db(g65, cr, tk, offsets_db):
+    """Gain (dB) at the knee ``tk`` (dB SPL) of the curve through ``g65`` (dB) at 65 dB SPL speech's band level."""
+    return np.asarray(g65, float) + (1.0 - 1.0 / cr) * (65.0 + offsets_db - tk)
+
+
 def _speech_shortfall_db(g65, tk, cr, te, gmax, offsets_db, centres_hz) -> np.ndarray:
     """Gain (dB) speech at 65 dB SPL misses per band under the prescribed curve through ``g65`` (dB)."""
     shape = np.shape(offsets_db)
-    gk = np.asarray(g65, float) + (1.0 - 1.0 / cr) * (65.0 + offsets_db - tk)
+    gk = _gain_at_knee_db(g65, cr, tk, offsets_db)
     gk, tk, cr, te, gmax = (np.broadcast_to(np.asarray(a, float), shape)[:, None] for a in (gk, tk, cr, te, gmax))
 
     def curve(levels_db_spl):
@@ -306,19 +312,21 @@ def measure_insertion_gain(chain: HearingChain, levels_db_spl=(50.0, 65.0, 80.0)
     """
     rows = []
     n = int(seconds * sample_rate)
-    for lv in levels_db_spl:
-        x = speech_shaped_noise(n, sample_rate, lv, chain.calibration, seed=seed).astype(np.float32)
-        measured = measure_band_gains_db(chain, x, sample_rate, block_size)
-        targets = chain.target_gains_db(lv)
-        steady = chain.target_gains_db(lv, stimulus="steady")
-        for c, ear in enumerate(EARS):
-            for b, fc in enumerate(chain.bank.centres_hz):
-                tgt, test_tgt, got = float(targets[b, c]), float(steady[b, c]), float(measured[b, c])
-                ach = got - (test_tgt - tgt)
-                tol = _tolerance_db(fc, lv)
-                rows.append({"ear": ear, "band_hz": float(fc), "level_db_spl": float(lv), "target_db": tgt,
-                             "achieved_db": ach, "error_db": ach - tgt, "tolerance_db": tol,
-                             "pass": bool(abs(ach - tgt) <= tol), "measured_db": got, "test_target_db": test_tgt})
+    with _verification_mode(chain):
+        for lv in levels_db_spl:
+            x = speech_shaped_noise(n, sample_rate, lv, chain.calibration, seed=seed).astype(np.float32)
+            measured = _band_gains_db(chain, x, sample_rate, block_size)
+            targets = chain.target_gains_db(lv)
+            steady = chain.target_gains_db(lv, stimulus="steady")
+            for c, ear in enumerate(EARS):
+                for b, fc in enumerate(chain.bank.centres_hz):
+                    tgt, test_tgt, got = float(targets[b, c]), float(steady[b, c]), float(measured[b, c])
+                    ach = got - (test_tgt - tgt)
+                    tol = _tolerance_db(fc, lv)
+                    rows.append({"ear": ear, "band_hz": float(fc), "level_db_spl": float(lv), "target_db": tgt,
+                                 "achieved_db": ach, "error_db": ach - tgt, "tolerance_db": tol,
+                                 "pass": bool(abs(ach - tgt) <= tol), "measured_db": got,
+                                 "test_target_db": test_tgt})
     return rows
 
 
@@ -327,23 +335,35 @@ def measure_band_gains_db(chain: HearingChain, x: np.ndarray, sample_rate: int =
     """Insertion gain (dB, bands x ears) of mono ``x`` through a freshly prepared ``chain``, in verification mode.
 
     Gain = output/input power spectral density over +-1/6 octave around each band centre, after 0.5 s of settling;
-    for speech this is its long-term spectrum, as speech-mapping verification reads it. Adaptive features are off,
-    as in ANSI S3.22 test mode (the noise-adaptive knee would take a steady test noise for background noise); the
-    chain gets its profile back afterwards.
+    for speech this is its long-term spectrum, as speech-mapping verification reads it. Adaptive features are off
+    while measuring (see :func:`_verification_mode`).
     """
+    with _verification_mode(chain):
+        return _band_gains_db(chain, x, sample_rate, block_size)
+
+
+@contextmanager
+def _verification_mode(chain: HearingChain):
+    """Adaptive features off, as in ANSI S3.22 test mode (the noise-adaptive knee would take a steady test noise for
+    background noise); the chain gets its profile back afterwards."""
     profile = chain.profile
     if profile.noise_adaptive:
         chain.set_profile(replace(profile, noise_adaptive=False))
     try:
-        chain.prepare(sample_rate, block_size, 2)
-        x = np.asarray(x, np.float32)
-        stereo = np.repeat(x[:, None], 2, axis=1)
-        y = np.empty_like(stereo)
-        for i in range(0, len(x), block_size):
-            y[i:i + block_size] = chain.process(stereo[i:i + block_size].copy())
+        yield
     finally:
         if profile.noise_adaptive:
             chain.set_profile(profile)
+
+
+def _band_gains_db(chain: HearingChain, x: np.ndarray, sample_rate: int, block_size: int) -> np.ndarray:
+    """:func:`measure_band_gains_db` with the chain's profile as it is."""
+    chain.prepare(sample_rate, block_size, 2)
+    x = np.asarray(x, np.float32)
+    stereo = np.repeat(x[:, None], 2, axis=1)
+    y = np.empty_like(stereo)
+    for i in range(0, len(x), block_size):
+        y[i:i + block_size] = chain.process(stereo[i:i + block_size].copy())
     skip = int(0.5 * sample_rate)
     f, pin = signal.welch(x[skip:], sample_rate, nperseg=4096)
     _, pout = signal.welch(y[skip:], sample_rate, nperseg=4096, axis=0)

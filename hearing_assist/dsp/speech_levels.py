@@ -13,7 +13,7 @@ same amount; :func:`~hearing_assist.dsp.hearing_chain.measure_insertion_gain` co
 :data:`SPEECH_LEVEL_QUANTILES_DB`: per default band centre, the 16 levels (dB re the band's long-term level)
 splitting the band's speech power into 16 equal parts, as seen by the WDRC detector (5 ms attack, 50 ms release,
 2:1; 1.5:1 and 3:1 change them by <= 0.1 dB, 200 ms release by <= 1 dB at the lowest quantiles). Measured by
-``hearing-assist bench speech-levels`` on 28 real recordings in ``shared/data`` (ARCTIC, LibriVox, LJ Speech, JFK;
+``python -m hearing_assist.bench.speech_levels`` on 28 real recordings in ``shared/data`` (ARCTIC, LibriVox, LJ Speech, JFK;
 none of those the HASPI benchmark scores), 65 dB SPL, the default 8-band crossover bank at 48 kHz.
 """
 
